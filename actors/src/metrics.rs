@@ -1,0 +1,545 @@
+//! The metrics collector: owns the Prometheus registry, turns bus events into series and
+//! renders `/metrics`. Hot-path series (chunk gaps, in-flight gauges) are exposed as cloned
+//! handles. Every label value comes from a closed set.
+
+use crate::bus::Published;
+use crate::events::{Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent};
+use crate::labels::*;
+use actix::prelude::*;
+use prometheus::{
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::collections::HashSet;
+
+const LATENCY: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0,
+];
+const TTFT: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0,
+    15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0,
+];
+const GAP: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const OVERHEAD: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+];
+const RPC: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const HANDSHAKE: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const QUEUE: &[f64] = &[
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// What the collector needs to know up front.
+#[derive(Debug, Clone)]
+pub struct MetricsSettings {
+    pub version: String,
+    pub revision: String,
+    pub models: Vec<String>,
+    pub slots: usize,
+}
+
+/// Handles for series observed directly on the hot path.
+#[derive(Clone)]
+pub struct MetricsHandles {
+    pub chunk_gap: HistogramVec,
+    pub requests_in_flight: IntGaugeVec,
+    pub queue_depth: IntGauge,
+    pub unknown_notifications: IntCounter,
+    pub bus_dropped: IntCounterVec,
+    pub spans_dropped: IntCounter,
+}
+
+/// Every family, registered once.
+pub struct Metrics {
+    registry: Registry,
+    models: HashSet<String>,
+    pub handles: MetricsHandles,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    ttft: HistogramVec,
+    no_first_token: IntCounterVec,
+    stream_duration: HistogramVec,
+    streams: IntCounterVec,
+    streams_active: IntGauge,
+    overhead: HistogramVec,
+    rpc: HistogramVec,
+    upstream_errors: IntCounterVec,
+    tokens: IntCounterVec,
+    worker_up: IntGaugeVec,
+    workers_ready: IntGauge,
+    restarts: IntCounterVec,
+    backoff: GaugeVec,
+    handshake: Histogram,
+    turns_in_flight: IntGaugeVec,
+    rejected: IntCounterVec,
+    queue_wait: Histogram,
+    ready: IntGauge,
+    bus_events: IntCounterVec,
+    uptime_start: Gauge,
+}
+
+fn hist(
+    name: &str,
+    help: &str,
+    buckets: &[f64],
+    labels: &[&str],
+) -> prometheus::Result<HistogramVec> {
+    HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+        labels,
+    )
+}
+
+impl Metrics {
+    /// Builds and registers every family.
+    pub fn try_new(settings: &MetricsSettings) -> prometheus::Result<Self> {
+        let r = Registry::new();
+        macro_rules! reg {
+            ($e:expr) => {{
+                let m = $e;
+                r.register(Box::new(m.clone()))?;
+                m
+            }};
+        }
+        let build = reg!(IntGaugeVec::new(
+            Opts::new("codexd_build_info", "Build information; always 1."),
+            &["version", "revision"]
+        )?);
+        build
+            .with_label_values(&[settings.version.as_str(), settings.revision.as_str()])
+            .set(1);
+        let handles = MetricsHandles {
+            chunk_gap: reg!(hist(
+                "codexd_stream_time_per_output_chunk_seconds",
+                "Gap between consecutive generated deltas of a stream.",
+                GAP,
+                &["route", "model"]
+            )?),
+            requests_in_flight: reg!(IntGaugeVec::new(
+                Opts::new(
+                    "codexd_http_requests_in_flight",
+                    "API requests currently being served."
+                ),
+                &["route"]
+            )?),
+            queue_depth: reg!(IntGauge::new(
+                "codexd_admission_queue_depth",
+                "Requests waiting for a worker lease."
+            )?),
+            unknown_notifications: reg!(IntCounter::new(
+                "codexd_worker_unknown_notifications_total",
+                "Worker notifications with a method codexd does not know."
+            )?),
+            bus_dropped: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_bus_events_dropped_total",
+                    "Events dropped for an optional bus subscriber whose mailbox was full."
+                ),
+                &["subscriber"]
+            )?),
+            spans_dropped: reg!(IntCounter::new(
+                "codexd_trace_spans_dropped_total",
+                "Spans dropped because the export queue was full or the collector failed."
+            )?),
+        };
+        let m = Self {
+            http_requests: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_http_requests_total",
+                    "API requests by route, method and status class, aborted ones included."
+                ),
+                &["route", "method", "status_class"]
+            )?),
+            http_duration: reg!(hist(
+                "codexd_http_request_duration_seconds",
+                "API request time from arrival to last byte.",
+                LATENCY,
+                &["route", "method", "stream"]
+            )?),
+            ttft: reg!(hist(
+                "codexd_stream_time_to_first_token_seconds",
+                "Request acceptance to the first generated content or tool delta from the worker.",
+                TTFT,
+                &["route", "model"]
+            )?),
+            no_first_token: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_stream_no_first_token_total",
+                    "Streams that ended before any generated token."
+                ),
+                &["route", "reason"]
+            )?),
+            stream_duration: reg!(hist(
+                "codexd_stream_duration_seconds",
+                "Upstream stream (turn) duration by outcome.",
+                LATENCY,
+                &["route", "model", "outcome"]
+            )?),
+            streams: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_streams_total",
+                    "Upstream streams ended, by outcome."
+                ),
+                &["route", "outcome"]
+            )?),
+            streams_active: reg!(IntGauge::new(
+                "codexd_streams_active",
+                "Upstream streams in progress."
+            )?),
+            overhead: reg!(hist(
+                "codexd_proxy_overhead_seconds",
+                "Request time not spent waiting on the worker: the daemon's own cost.",
+                OVERHEAD,
+                &["route"]
+            )?),
+            rpc: reg!(hist(
+                "codexd_worker_rpc_duration_seconds",
+                "Duration of each JSON-RPC request codexd sends to a worker.",
+                RPC,
+                &["method", "outcome"]
+            )?),
+            upstream_errors: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_upstream_errors_total",
+                    "Errors the worker reported from the model provider."
+                ),
+                &["kind"]
+            )?),
+            tokens: reg!(IntCounterVec::new(
+                Opts::new("codexd_tokens_total", "Tokens reported by workers."),
+                &["model", "type"]
+            )?),
+            worker_up: reg!(IntGaugeVec::new(
+                Opts::new(
+                    "codexd_worker_up",
+                    "1 when the worker slot is ready to take turns."
+                ),
+                &["slot"]
+            )?),
+            workers_ready: reg!(IntGauge::new(
+                "codexd_workers_ready",
+                "Worker slots ready to take turns."
+            )?),
+            restarts: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_worker_restarts_total",
+                    "Worker restarts scheduled, by cause."
+                ),
+                &["slot", "reason"]
+            )?),
+            backoff: reg!(GaugeVec::new(
+                Opts::new(
+                    "codexd_worker_restart_backoff_seconds",
+                    "The restart delay currently scheduled for the slot (0 when none)."
+                ),
+                &["slot"]
+            )?),
+            handshake: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "codexd_worker_handshake_duration_seconds",
+                    "Worker spawn to initialize answered."
+                )
+                .buckets(HANDSHAKE.to_vec())
+            )?),
+            turns_in_flight: reg!(IntGaugeVec::new(
+                Opts::new(
+                    "codexd_worker_turns_in_flight",
+                    "Turns leased on the worker slot."
+                ),
+                &["slot"]
+            )?),
+            rejected: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_admission_rejected_total",
+                    "Requests turned away by admission."
+                ),
+                &["reason"]
+            )?),
+            queue_wait: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "codexd_admission_queue_wait_seconds",
+                    "Time a request waited for a worker lease."
+                )
+                .buckets(QUEUE.to_vec())
+            )?),
+            ready: reg!(IntGauge::new(
+                "codexd_ready",
+                "1 when /readyz would answer 200."
+            )?),
+            bus_events: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_bus_events_total",
+                    "Events published on the bus, by component."
+                ),
+                &["component"]
+            )?),
+            uptime_start: reg!(Gauge::new(
+                "codexd_start_time_seconds",
+                "Unix time the daemon started."
+            )?),
+            handles,
+            models: settings.models.iter().cloned().collect(),
+            registry: r,
+        };
+        #[cfg(target_os = "linux")]
+        m.registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        m.uptime_start.set(crate::clock::unix_seconds() as f64);
+        m.zero_series(settings);
+        Ok(m)
+    }
+
+    fn zero_series(&self, settings: &MetricsSettings) {
+        for slot in 0..settings.slots {
+            let s = slot.to_string();
+            self.worker_up.with_label_values(&[s.as_str()]).set(0);
+            self.backoff.with_label_values(&[s.as_str()]).set(0.0);
+            self.turns_in_flight.with_label_values(&[s.as_str()]).set(0);
+        }
+        for r in RejectReason::ALL {
+            self.rejected.with_label_values(&[r.as_str()]).inc_by(0);
+        }
+        for k in UpstreamErrorKind::ALL {
+            self.upstream_errors
+                .with_label_values(&[k.as_str()])
+                .inc_by(0);
+        }
+        for route in [Route::ChatCompletions, Route::Responses] {
+            for o in StreamOutcome::ALL {
+                self.streams
+                    .with_label_values(&[route.as_str(), o.as_str()])
+                    .inc_by(0);
+            }
+            for reason in NoTokenReason::ALL {
+                self.no_first_token
+                    .with_label_values(&[route.as_str(), reason.as_str()])
+                    .inc_by(0);
+            }
+        }
+    }
+
+    /// The model label: a catalogue id or `other`.
+    pub fn model_label<'a>(&self, model: &'a str) -> &'a str {
+        if self.models.contains(model) {
+            model
+        } else {
+            "other"
+        }
+    }
+
+    /// Updates series from one event.
+    pub fn observe(&self, event: &Event) {
+        self.bus_events
+            .with_label_values(&[event.meta().component.as_str()])
+            .inc();
+        match event {
+            Event::Http(HttpEvent::RequestCompleted(s)) if !s.route.is_operational() => {
+                let route = s.route.as_str();
+                self.http_requests
+                    .with_label_values(&[route, s.method.as_str(), status_class(s.status)])
+                    .inc();
+                let stream = if s.stream { "true" } else { "false" };
+                self.http_duration
+                    .with_label_values(&[route, s.method.as_str(), stream])
+                    .observe(s.duration_ms / 1000.0);
+                if matches!(s.route, Route::ChatCompletions | Route::Responses)
+                    && s.upstream_wait_ms > 0.0
+                {
+                    let overhead = (s.duration_ms - s.upstream_wait_ms).max(0.0) / 1000.0;
+                    self.overhead.with_label_values(&[route]).observe(overhead);
+                }
+            }
+            Event::Http(HttpEvent::AdmissionRejected { reason, .. }) => {
+                self.rejected.with_label_values(&[reason.as_str()]).inc();
+            }
+            Event::Stream(e) => self.observe_stream(e),
+            Event::Worker(e) => self.observe_worker(e),
+            Event::Health(HealthEvent::ReadinessChanged { ready, .. }) => {
+                self.ready.set(i64::from(*ready))
+            }
+            Event::Runtime(RuntimeEvent::DaemonStarted { .. })
+            | Event::Http(_)
+            | Event::Runtime(_) => {}
+        }
+    }
+
+    fn observe_stream(&self, e: &StreamEvent) {
+        match e {
+            StreamEvent::StreamStarted { .. } => self.streams_active.inc(),
+            StreamEvent::FirstTokenReceived {
+                route,
+                model,
+                ttft_ms,
+                ..
+            } => {
+                self.ttft
+                    .with_label_values(&[route.as_str(), self.model_label(model)])
+                    .observe(ttft_ms / 1000.0);
+            }
+            StreamEvent::UpstreamErrorReceived { kind, .. } => {
+                self.upstream_errors
+                    .with_label_values(&[kind.as_str()])
+                    .inc();
+            }
+            StreamEvent::StreamEnded(s) => {
+                let route = s.route.as_str();
+                let model = self.model_label(&s.model);
+                self.streams_active.dec();
+                self.streams
+                    .with_label_values(&[route, s.outcome.as_str()])
+                    .inc();
+                self.stream_duration
+                    .with_label_values(&[route, model, s.outcome.as_str()])
+                    .observe(s.duration_ms / 1000.0);
+                if s.ttft_ms.is_none() {
+                    if let Some(reason) = s.outcome.no_token_reason() {
+                        self.no_first_token
+                            .with_label_values(&[route, reason.as_str()])
+                            .inc();
+                    }
+                }
+                for (t, n) in [
+                    (TokenType::Input, s.usage.input),
+                    (TokenType::Output, s.usage.output),
+                    (TokenType::CachedInput, s.usage.cached_input),
+                    (TokenType::Reasoning, s.usage.reasoning),
+                ] {
+                    if n > 0 {
+                        self.tokens
+                            .with_label_values(&[model, t.as_str()])
+                            .inc_by(n);
+                    }
+                }
+            }
+            StreamEvent::TurnStarted { .. }
+            | StreamEvent::TurnInterruptSent { .. }
+            | StreamEvent::TurnInterruptConfirmed { .. } => {}
+        }
+    }
+
+    fn observe_worker(&self, e: &WorkerEvent) {
+        match e {
+            WorkerEvent::WorkerStateChanged { slot, from, to } => {
+                let s = slot.to_string();
+                self.worker_up
+                    .with_label_values(&[s.as_str()])
+                    .set(i64::from(to.is_serving()));
+                match (from.is_serving(), to.is_serving()) {
+                    (false, true) => self.workers_ready.inc(),
+                    (true, false) => self.workers_ready.dec(),
+                    _ => {}
+                }
+            }
+            WorkerEvent::WorkerSpawned { slot, .. } => {
+                self.backoff
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(0.0);
+            }
+            WorkerEvent::WorkerReady { handshake_ms, .. } => {
+                self.handshake.observe(handshake_ms / 1000.0)
+            }
+            WorkerEvent::RestartScheduled {
+                slot,
+                delay_ms,
+                reason,
+                ..
+            } => {
+                let s = slot.to_string();
+                self.restarts
+                    .with_label_values(&[s.as_str(), reason.as_str()])
+                    .inc();
+                self.backoff
+                    .with_label_values(&[s.as_str()])
+                    .set(*delay_ms as f64 / 1000.0);
+            }
+            WorkerEvent::RestartsExhausted { slot, .. } => {
+                self.backoff
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(0.0);
+            }
+            WorkerEvent::WorkerRpcCompleted {
+                method,
+                outcome,
+                duration_ms,
+                ..
+            } => {
+                self.rpc
+                    .with_label_values(&[method.as_str(), outcome.as_str()])
+                    .observe(duration_ms / 1000.0);
+            }
+            WorkerEvent::LeaseGranted {
+                slot, in_flight, ..
+            }
+            | WorkerEvent::LeaseReleased { slot, in_flight } => {
+                self.turns_in_flight
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(i64::from(*in_flight));
+            }
+            WorkerEvent::WorkerExited { slot, .. } => {
+                self.turns_in_flight
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(0);
+            }
+            _ => {}
+        }
+    }
+
+    /// Observes the admission queue wait of a granted lease.
+    pub fn observe_queue_wait(&self, seconds: f64) {
+        self.queue_wait.observe(seconds);
+    }
+
+    /// Renders the text exposition.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// Renders `/metrics`.
+#[derive(Message)]
+#[rtype(result = "String")]
+pub struct RenderMetrics;
+
+/// The collector actor; a required bus subscriber.
+pub struct MetricsCollector {
+    metrics: Metrics,
+}
+
+impl MetricsCollector {
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl Actor for MetricsCollector {
+    type Context = Context<Self>;
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(usize::MAX);
+    }
+}
+
+impl Handler<Published> for MetricsCollector {
+    type Result = ();
+    fn handle(&mut self, msg: Published, _: &mut Self::Context) {
+        let event = &msg.0.event;
+        if let Event::Stream(StreamEvent::StreamStarted { queue_wait_ms, .. }) = event {
+            self.metrics.observe_queue_wait(queue_wait_ms / 1000.0);
+        }
+        self.metrics.observe(event);
+    }
+}
+
+impl Handler<RenderMetrics> for MetricsCollector {
+    type Result = String;
+    fn handle(&mut self, _: RenderMetrics, _: &mut Self::Context) -> String {
+        self.metrics.render()
+    }
+}

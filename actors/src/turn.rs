@@ -1,0 +1,109 @@
+//! Domain types for one turn: what the front end asks for, what a worker reports back, and
+//! what an upstream stream hands to its consumer. No wire formats here.
+
+use crate::labels::{Route, UpstreamErrorKind};
+use std::time::Instant;
+
+/// The ids that join every log line about one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReqIds {
+    pub req_id: String,
+    pub trace_id: String,
+    pub span_id: String,
+}
+
+/// Identity of the request a turn serves, carried onto every event about it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub ids: ReqIds,
+    /// W3C `traceparent` of the span that owns the turn, forwarded to the worker.
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
+}
+
+/// Everything a worker needs to run one turn on a fresh ephemeral thread.
+#[derive(Debug, Clone)]
+pub struct TurnRequest {
+    pub ctx: RequestContext,
+    pub route: Route,
+    /// The catalogue id the client asked for (a closed set: it was validated).
+    pub model_id: String,
+    pub codex_model: String,
+    pub reasoning_effort: Option<String>,
+    pub developer_instructions: Option<String>,
+    pub input: String,
+    pub stream: bool,
+    pub accepted_at: Instant,
+}
+
+/// Token usage as reported by the worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub input: u64,
+    pub output: u64,
+    pub cached_input: u64,
+    pub reasoning: u64,
+    pub total: u64,
+}
+
+/// Final status of a turn on the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnStatus {
+    Completed,
+    Interrupted,
+    Failed,
+}
+
+/// The kind of generated delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeltaKind {
+    Text,
+    Tool,
+}
+
+/// What a worker connection reports to the stream that owns a turn.
+#[derive(Debug, Clone, actix::Message)]
+#[rtype(result = "()")]
+pub enum TurnUpdate {
+    Started {
+        thread_id: String,
+        turn_id: String,
+    },
+    Delta {
+        kind: DeltaKind,
+        text: String,
+    },
+    Usage(TokenUsage),
+    UpstreamError(UpstreamErrorKind),
+    Completed(TurnStatus),
+    /// A JSON-RPC request for the turn was refused by the worker.
+    Refused,
+    /// The worker process went away with the turn in flight.
+    WorkerLost,
+}
+
+/// Why a stream finished, in terms a client-facing layer maps onto status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFailure {
+    Upstream(UpstreamErrorKind),
+    WorkerError,
+    WorkerLost,
+    FirstTokenTimeout,
+    IdleTimeout,
+    Shutdown,
+}
+
+/// What an upstream stream hands to its consumer, in order.
+#[derive(Debug, Clone)]
+pub enum StreamOutput {
+    /// Generated text; `first` marks the first generated token of the stream.
+    Text(String),
+    /// A comment line to keep idle connections alive.
+    Keepalive,
+    /// Final usage, sent just before `Finished`.
+    Usage(TokenUsage),
+    /// The stream ended normally.
+    Finished,
+    /// The stream ended with a failure.
+    Failed(StreamFailure),
+}

@@ -1,0 +1,622 @@
+//! One actor per live worker process: owns its stdin/stdout framing, JSON-RPC id
+//! correlation, the handshake and liveness pings, answers server→client requests, and routes
+//! turn notifications to the stream that owns the thread.
+
+use super::lines::{Frame, LineReader};
+use super::process::{ExitInfo, Signal, Spawned};
+use super::protocol::{self, Incoming, TraceField, TurnSignal};
+use crate::bus::BusHandle;
+use crate::events::{Event, WorkerEvent};
+use crate::labels::{
+    ProtocolErrorKind, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer, ServerRequestKind,
+};
+use crate::turn::{ReqIds, TurnRequest, TurnStatus, TurnUpdate};
+use actix::prelude::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Per-connection settings, shared by every connection of a pool.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    pub handshake_timeout: Duration,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub max_line_bytes: usize,
+    pub accept_approvals: bool,
+    pub client_version: String,
+    pub approval_policy: String,
+    pub sandbox: String,
+    pub cwd: Option<String>,
+    pub unknown_notifications: Option<prometheus::IntCounter>,
+}
+
+/// What a connection reports to its supervisor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum ConnectionReport {
+    Handshaked {
+        slot: usize,
+        generation: u64,
+        pid: u32,
+        took: Duration,
+    },
+    Exited {
+        slot: usize,
+        generation: u64,
+        pid: u32,
+        exit: ExitInfo,
+        failure: Option<RestartReason>,
+        uptime: Duration,
+    },
+}
+
+/// Starts one turn on this worker; updates go to `sink`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StartTurn {
+    pub key: u64,
+    pub request: Arc<TurnRequest>,
+    pub sink: Recipient<TurnUpdate>,
+}
+
+/// Interrupts a turn (now, or as soon as its ids are known).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InterruptTurn {
+    pub key: u64,
+}
+
+/// The stream is done with a turn: stop routing to it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetTurn {
+    pub key: u64,
+}
+
+/// Stops the worker: SIGTERM and stdin EOF, then SIGKILL after `grace`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopWorker {
+    pub grace: Duration,
+}
+
+struct Pending {
+    method: RpcMethod,
+    sent_at: Instant,
+    turn: Option<u64>,
+}
+
+struct TurnEntry {
+    request: Arc<TurnRequest>,
+    sink: Recipient<TurnUpdate>,
+    thread_id: Option<String>,
+    turn_id: Option<String>,
+    interrupt: bool,
+}
+
+#[derive(Default)]
+struct StderrStats {
+    lines: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// The connection actor.
+pub struct WorkerConnection {
+    slot: usize,
+    generation: u64,
+    pid: u32,
+    settings: Arc<ConnectionSettings>,
+    bus: BusHandle,
+    supervisor: Recipient<ConnectionReport>,
+    writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    control: mpsc::UnboundedSender<Signal>,
+    next_id: u64,
+    pending: HashMap<u64, Pending>,
+    turns: HashMap<u64, TurnEntry>,
+    by_thread: HashMap<String, u64>,
+    spawned_at: Instant,
+    ready: bool,
+    failure: Option<RestartReason>,
+    stderr: Arc<StderrStats>,
+    stderr_reported: (u64, u64),
+    parts: Option<Spawned>,
+}
+
+impl WorkerConnection {
+    pub fn new(
+        slot: usize,
+        generation: u64,
+        spawned: Spawned,
+        settings: Arc<ConnectionSettings>,
+        bus: BusHandle,
+        supervisor: Recipient<ConnectionReport>,
+    ) -> Self {
+        Self {
+            slot,
+            generation,
+            pid: spawned.pid,
+            settings,
+            bus,
+            supervisor,
+            writer: None,
+            control: spawned.control.clone(),
+            next_id: 1,
+            pending: HashMap::new(),
+            turns: HashMap::new(),
+            by_thread: HashMap::new(),
+            spawned_at: Instant::now(),
+            ready: false,
+            failure: None,
+            stderr: Arc::default(),
+            stderr_reported: (0, 0),
+            parts: Some(spawned),
+        }
+    }
+
+    fn send_line(&mut self, line: Vec<u8>) {
+        if let Some(w) = &self.writer {
+            let _ = w.send(line);
+        }
+    }
+
+    fn request(&mut self, method: RpcMethod, params: Value, turn: Option<u64>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let trace = turn.and_then(|k| self.turns.get(&k)).and_then(|t| {
+            t.request
+                .ctx
+                .traceparent
+                .clone()
+                .map(|tp| (tp, t.request.ctx.tracestate.clone()))
+        });
+        let field = trace.as_ref().map(|(tp, ts)| TraceField {
+            traceparent: tp,
+            tracestate: ts.as_deref(),
+        });
+        let line = protocol::encode_request(id, method.as_str(), params, field);
+        self.send_line(line);
+        self.pending.insert(
+            id,
+            Pending {
+                method,
+                sent_at: Instant::now(),
+                turn,
+            },
+        );
+        id
+    }
+
+    fn fail(&mut self, reason: RestartReason) {
+        if self.failure.is_none() {
+            self.failure = Some(reason);
+        }
+        let _ = self.control.send(Signal::Kill);
+    }
+
+    fn ids_of(&self, turn: Option<u64>) -> Option<ReqIds> {
+        turn.and_then(|k| self.turns.get(&k))
+            .map(|t| t.request.ctx.ids.clone())
+    }
+
+    fn rpc_done(&self, p: &Pending, outcome: RpcOutcome) {
+        self.bus
+            .publish(Event::Worker(WorkerEvent::WorkerRpcCompleted {
+                slot: self.slot,
+                ids: self.ids_of(p.turn),
+                method: p.method,
+                outcome,
+                duration_ms: p.sent_at.elapsed().as_secs_f64() * 1000.0,
+            }));
+    }
+
+    fn notify(&self, key: u64, update: TurnUpdate) {
+        if let Some(t) = self.turns.get(&key) {
+            t.sink.do_send(update);
+        }
+    }
+
+    fn drop_turn(&mut self, key: u64) {
+        if let Some(t) = self.turns.remove(&key) {
+            if let Some(th) = t.thread_id {
+                self.by_thread.remove(&th);
+            }
+        }
+    }
+
+    fn send_interrupt(&mut self, key: u64) {
+        let Some(t) = self.turns.get(&key) else {
+            return;
+        };
+        if let (Some(th), Some(tu)) = (t.thread_id.clone(), t.turn_id.clone()) {
+            self.request(
+                RpcMethod::TurnInterrupt,
+                json!({"threadId": th, "turnId": tu}),
+                Some(key),
+            );
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        id: u64,
+        outcome: Result<Value, protocol::RpcError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(p) = self.pending.remove(&id) else {
+            return;
+        };
+        self.rpc_done(
+            &p,
+            if outcome.is_ok() {
+                RpcOutcome::Ok
+            } else {
+                RpcOutcome::Error
+            },
+        );
+        match (p.method, outcome) {
+            (RpcMethod::Initialize, Ok(_)) => {
+                self.send_line(protocol::encode_notification("initialized"));
+                self.ready = true;
+                self.supervisor.do_send(ConnectionReport::Handshaked {
+                    slot: self.slot,
+                    generation: self.generation,
+                    pid: self.pid,
+                    took: self.spawned_at.elapsed(),
+                });
+                self.schedule_ping(ctx);
+            }
+            (RpcMethod::Initialize, Err(_)) => self.fail(RestartReason::HandshakeFailed),
+            (RpcMethod::AccountRead, _) => self.schedule_ping(ctx),
+            (RpcMethod::ThreadStart, Ok(result)) => self.on_thread_started(p.turn, &result),
+            (RpcMethod::TurnStart, Ok(result)) => {
+                self.on_turn_started(p.turn, protocol::started_turn_id(&result))
+            }
+            (RpcMethod::ThreadStart | RpcMethod::TurnStart, Err(_)) => {
+                if let Some(key) = p.turn {
+                    self.notify(key, TurnUpdate::Refused);
+                    self.drop_turn(key);
+                }
+            }
+            (RpcMethod::TurnInterrupt, _) => {}
+        }
+    }
+
+    fn on_thread_started(&mut self, turn: Option<u64>, result: &Value) {
+        let Some(key) = turn else { return };
+        let Some(thread_id) = protocol::started_thread_id(result) else {
+            self.notify(key, TurnUpdate::Refused);
+            self.drop_turn(key);
+            return;
+        };
+        self.by_thread.insert(thread_id.clone(), key);
+        let Some(t) = self.turns.get_mut(&key) else {
+            return;
+        };
+        t.thread_id = Some(thread_id.clone());
+        if t.interrupt {
+            t.sink
+                .do_send(TurnUpdate::Completed(TurnStatus::Interrupted));
+            self.drop_turn(key);
+            return;
+        }
+        let mut params = json!({
+            "threadId": thread_id,
+            "input": [{"type": "text", "text": t.request.input}],
+        });
+        if let (Some(effort), Some(obj)) = (&t.request.reasoning_effort, params.as_object_mut()) {
+            obj.insert("effort".into(), Value::String(effort.clone()));
+        }
+        self.request(RpcMethod::TurnStart, params, Some(key));
+    }
+
+    fn on_turn_started(&mut self, turn: Option<u64>, turn_id: Option<String>) {
+        let Some(key) = turn else { return };
+        let Some(t) = self.turns.get_mut(&key) else {
+            return;
+        };
+        if t.turn_id.is_none() {
+            t.turn_id = turn_id;
+        }
+        if let (Some(th), Some(tu)) = (&t.thread_id, &t.turn_id) {
+            t.sink.do_send(TurnUpdate::Started {
+                thread_id: th.clone(),
+                turn_id: tu.clone(),
+            });
+        }
+        if t.interrupt {
+            self.send_interrupt(key);
+        }
+    }
+
+    fn on_notification(&mut self, method: &str, params: &Value) {
+        let key = protocol::thread_id(params)
+            .and_then(|th| self.by_thread.get(th))
+            .copied();
+        let signal = protocol::classify(method, params);
+        let Some(key) = key else {
+            if signal == TurnSignal::Unknown {
+                self.count_unknown();
+            }
+            return;
+        };
+        match signal {
+            TurnSignal::Delta(kind, text) => self.notify(key, TurnUpdate::Delta { kind, text }),
+            TurnSignal::Usage(u) => self.notify(key, TurnUpdate::Usage(u)),
+            TurnSignal::Error(kind) => self.notify(key, TurnUpdate::UpstreamError(kind)),
+            TurnSignal::Completed(status) => {
+                self.notify(key, TurnUpdate::Completed(status));
+                self.drop_turn(key);
+            }
+            TurnSignal::Ignored => {
+                if method == "turn/started" {
+                    if let Some(t) = self.turns.get_mut(&key) {
+                        if t.turn_id.is_none() {
+                            t.turn_id = protocol::started_turn_id(params);
+                        }
+                    }
+                }
+            }
+            TurnSignal::Unknown => self.count_unknown(),
+        }
+    }
+
+    fn count_unknown(&self) {
+        if let Some(c) = &self.settings.unknown_notifications {
+            c.inc();
+        }
+    }
+
+    fn on_server_request(&mut self, id: &Value, method: &str, params: &Value) {
+        let kind = protocol::server_request_kind(method);
+        let (answer, line) = match kind {
+            ServerRequestKind::CommandApproval | ServerRequestKind::FileChangeApproval => {
+                let accept = self.settings.accept_approvals;
+                let answer = if accept {
+                    ServerRequestAnswer::Accepted
+                } else {
+                    ServerRequestAnswer::Declined
+                };
+                (
+                    answer,
+                    protocol::encode_response(id, Ok(protocol::approval_answer(method, accept))),
+                )
+            }
+            _ => (
+                ServerRequestAnswer::Unsupported,
+                protocol::encode_response(id, Err((-32601, "not supported by codexd"))),
+            ),
+        };
+        self.send_line(line);
+        let key = protocol::thread_id(params)
+            .and_then(|th| self.by_thread.get(th))
+            .copied();
+        self.bus
+            .publish(Event::Worker(WorkerEvent::ServerRequestAnswered {
+                slot: self.slot,
+                ids: self.ids_of(key),
+                kind,
+                answer,
+            }));
+    }
+
+    fn on_protocol_error(&mut self, kind: ProtocolErrorKind, bytes: u64) {
+        self.bus
+            .publish(Event::Worker(WorkerEvent::WorkerProtocolError {
+                slot: self.slot,
+                pid: self.pid,
+                kind,
+                line_bytes: bytes,
+            }));
+        // An oversized line means framing can no longer be trusted: restart the worker.
+        if kind == ProtocolErrorKind::LineTooLong {
+            self.fail(RestartReason::ProtocolError);
+        }
+    }
+
+    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(self.settings.ping_interval, |act, ctx| {
+            let id = act.request(RpcMethod::AccountRead, json!({}), None);
+            ctx.run_later(act.settings.ping_timeout, move |act, _| {
+                if let Some(p) = act.pending.remove(&id) {
+                    act.rpc_done(&p, RpcOutcome::Timeout);
+                    act.bus
+                        .publish(Event::Worker(WorkerEvent::WorkerUnresponsive {
+                            slot: act.slot,
+                            pid: act.pid,
+                            waited_ms: p.sent_at.elapsed().as_millis() as u64,
+                        }));
+                    act.fail(RestartReason::Unresponsive);
+                }
+            });
+        });
+    }
+
+    fn report_stderr(&mut self) {
+        let lines = self.stderr.lines.load(Ordering::Relaxed);
+        let bytes = self.stderr.bytes.load(Ordering::Relaxed);
+        if (lines, bytes) != self.stderr_reported {
+            self.bus
+                .publish(Event::Worker(WorkerEvent::WorkerStderrObserved {
+                    slot: self.slot,
+                    lines: lines - self.stderr_reported.0,
+                    bytes: bytes - self.stderr_reported.1,
+                }));
+            self.stderr_reported = (lines, bytes);
+        }
+    }
+
+    fn on_exit(&mut self, exit: ExitInfo, ctx: &mut Context<Self>) {
+        self.report_stderr();
+        for (_, p) in std::mem::take(&mut self.pending) {
+            self.rpc_done(&p, RpcOutcome::WorkerLost);
+        }
+        for (_, t) in self.turns.drain() {
+            t.sink.do_send(TurnUpdate::WorkerLost);
+        }
+        self.by_thread.clear();
+        self.supervisor.do_send(ConnectionReport::Exited {
+            slot: self.slot,
+            generation: self.generation,
+            pid: self.pid,
+            exit,
+            failure: self.failure,
+            uptime: self.spawned_at.elapsed(),
+        });
+        ctx.stop();
+    }
+}
+
+impl Actor for WorkerConnection {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(usize::MAX);
+        let Some(parts) = self.parts.take() else {
+            return;
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let mut stdin = parts.stdin;
+        actix::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                if stdin.write_all(&line).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.writer = Some(tx);
+        let frames = LineReader::new(
+            tokio::io::BufReader::with_capacity(64 * 1024, parts.stdout),
+            self.settings.max_line_bytes,
+        );
+        ctx.add_stream(frames.into_stream());
+        let stats = self.stderr.clone();
+        let mut stderr = parts.stderr;
+        actix::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let lines = buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+                stats.lines.fetch_add(lines, Ordering::Relaxed);
+                stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        });
+        ctx.spawn(
+            actix::fut::wrap_future(parts.exited).map(|res, act: &mut Self, ctx| {
+                let exit = res.unwrap_or(ExitInfo {
+                    code: None,
+                    signal: None,
+                });
+                act.on_exit(exit, ctx);
+            }),
+        );
+        ctx.run_interval(Duration::from_secs(1), |act, _| act.report_stderr());
+        self.request(
+            RpcMethod::Initialize,
+            json!({"clientInfo": {"name": "codexd", "version": self.settings.client_version}}),
+            None,
+        );
+        ctx.run_later(self.settings.handshake_timeout, |act, _| {
+            if !act.ready {
+                act.fail(RestartReason::HandshakeTimeout);
+            }
+        });
+    }
+}
+
+impl StreamHandler<Frame> for WorkerConnection {
+    fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
+        let line = match frame {
+            Frame::Line(l) => l,
+            Frame::TooLong(n) => return self.on_protocol_error(ProtocolErrorKind::LineTooLong, n),
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        match protocol::decode(&line) {
+            Ok(Incoming::Response { id, outcome }) => self.on_response(id, outcome, ctx),
+            Ok(Incoming::Notification { method, params }) => self.on_notification(&method, &params),
+            Ok(Incoming::ServerRequest { id, method, params }) => {
+                self.on_server_request(&id, &method, &params)
+            }
+            Err(kind) => self.on_protocol_error(kind, line.len() as u64),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        // stdout closed: the process is exiting; make sure it does.
+        ctx.run_later(Duration::from_secs(2), |act, _| {
+            let _ = act.control.send(Signal::Kill);
+        });
+    }
+}
+
+impl Handler<StartTurn> for WorkerConnection {
+    type Result = ();
+    fn handle(&mut self, msg: StartTurn, _: &mut Self::Context) {
+        let r = &msg.request;
+        let mut params = json!({
+            "ephemeral": true,
+            "model": r.codex_model,
+            "approvalPolicy": self.settings.approval_policy,
+            "sandbox": self.settings.sandbox,
+        });
+        if let Some(obj) = params.as_object_mut() {
+            if let Some(di) = &r.developer_instructions {
+                obj.insert("developerInstructions".into(), Value::String(di.clone()));
+            }
+            if let Some(cwd) = &self.settings.cwd {
+                obj.insert("cwd".into(), Value::String(cwd.clone()));
+            }
+        }
+        self.turns.insert(
+            msg.key,
+            TurnEntry {
+                request: msg.request,
+                sink: msg.sink,
+                thread_id: None,
+                turn_id: None,
+                interrupt: false,
+            },
+        );
+        self.request(RpcMethod::ThreadStart, params, Some(msg.key));
+    }
+}
+
+impl Handler<InterruptTurn> for WorkerConnection {
+    type Result = ();
+    fn handle(&mut self, msg: InterruptTurn, _: &mut Self::Context) {
+        let Some(t) = self.turns.get_mut(&msg.key) else {
+            return;
+        };
+        if t.interrupt {
+            return;
+        }
+        t.interrupt = true;
+        self.send_interrupt(msg.key);
+    }
+}
+
+impl Handler<ForgetTurn> for WorkerConnection {
+    type Result = ();
+    fn handle(&mut self, msg: ForgetTurn, _: &mut Self::Context) {
+        self.drop_turn(msg.key);
+    }
+}
+
+impl Handler<StopWorker> for WorkerConnection {
+    type Result = ();
+    fn handle(&mut self, msg: StopWorker, ctx: &mut Self::Context) {
+        self.writer = None;
+        let _ = self.control.send(Signal::Terminate);
+        ctx.run_later(msg.grace, |act, _| {
+            let _ = act.control.send(Signal::Kill);
+        });
+    }
+}

@@ -1,0 +1,14 @@
+//! Worker supervision: the slot state machine, the restart policy, the app-server protocol,
+//! one connection actor per live process, and the supervisor that owns the slots.
+
+pub mod backoff;
+pub mod connection;
+pub mod lease;
+pub mod lines;
+pub mod process;
+pub mod protocol;
+pub mod state;
+pub mod supervisor;
+
+pub use lease::Lease;
+pub use supervisor::{SupervisorSettings, WorkerSupervisor};

@@ -1,0 +1,159 @@
+//! Spawning a worker process with an explicit environment, and the task that owns the
+//! child: it reaps the exit status and delivers signals, so a pid is never signalled after
+//! it was reaped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// How to start a worker.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Variables copied from the daemon's own environment when present.
+    pub env_allowlist: Vec<String>,
+    /// Variables set explicitly (after the allowlist).
+    pub env: BTreeMap<String, String>,
+    pub codex_home: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+}
+
+/// A freshly spawned worker's pipes and control handle.
+pub struct Spawned {
+    pub pid: u32,
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+    pub stderr: ChildStderr,
+    pub control: mpsc::UnboundedSender<Signal>,
+    pub exited: oneshot::Receiver<ExitInfo>,
+}
+
+/// Signals the owner task can deliver.
+#[derive(Debug, Clone, Copy)]
+pub enum Signal {
+    Terminate,
+    Kill,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl From<ExitStatus> for ExitInfo {
+    fn from(s: ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        Self {
+            code: s.code(),
+            signal: s.signal(),
+        }
+    }
+}
+
+/// Spawns the worker. Must run inside a tokio runtime.
+pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Spawned> {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for key in &spec.env_allowlist {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.envs(&spec.env);
+    if let Some(home) = &spec.codex_home {
+        std::fs::create_dir_all(home)?;
+        cmd.env("CODEX_HOME", home);
+    }
+    if let Some(cwd) = &spec.cwd {
+        cmd.current_dir(cwd);
+    }
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let missing = || std::io::Error::other("worker pipes missing");
+    let stdin = child.stdin.take().ok_or_else(missing)?;
+    let stdout = child.stdout.take().ok_or_else(missing)?;
+    let stderr = child.stderr.take().ok_or_else(missing)?;
+    let (control, rx) = mpsc::unbounded_channel();
+    let (done, exited) = oneshot::channel();
+    tokio::spawn(own_child(child, rx, done));
+    Ok(Spawned {
+        pid,
+        stdin,
+        stdout,
+        stderr,
+        control,
+        exited,
+    })
+}
+
+async fn own_child(
+    mut child: Child,
+    mut control: mpsc::UnboundedReceiver<Signal>,
+    done: oneshot::Sender<ExitInfo>,
+) {
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                let info = match status {
+                    Ok(s) => ExitInfo::from(s),
+                    Err(_) => ExitInfo { code: None, signal: None },
+                };
+                let _ = done.send(info);
+                return;
+            }
+            sig = control.recv() => match sig {
+                Some(Signal::Terminate) => {
+                    if let Some(pid) = child.id() {
+                        terminate(pid);
+                    }
+                }
+                // A dropped control channel means the owner is gone: kill.
+                Some(Signal::Kill) | None => {
+                    let _ = child.start_kill();
+                    if let Ok(s) = child.wait().await {
+                        let _ = done.send(ExitInfo::from(s));
+                    }
+                    return;
+                }
+            },
+        }
+    }
+}
+
+/// Sends SIGTERM to a child we have not reaped yet.
+#[allow(unsafe_code)]
+fn terminate(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid belongs to a child that
+    // this task owns and has not reaped, so it cannot have been reused.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// Asks the kernel to SIGKILL the worker if the daemon's spawning thread dies, so a killed
+/// daemon never leaves orphans.
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: the closure runs between fork and exec and only calls prctl(2), which is
+    // async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
