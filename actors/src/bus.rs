@@ -76,10 +76,6 @@ impl Bus {
 
 impl Actor for Bus {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
-    }
 }
 
 impl Handler<Subscribe> for Bus {

@@ -249,10 +249,6 @@ impl HealthAggregator {
 
 impl Actor for HealthAggregator {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
-    }
 }
 
 impl Handler<Published> for HealthAggregator {

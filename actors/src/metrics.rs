@@ -521,9 +521,6 @@ impl MetricsCollector {
 
 impl Actor for MetricsCollector {
     type Context = Context<Self>;
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
-    }
 }
 
 impl Handler<Published> for MetricsCollector {

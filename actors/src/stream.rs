@@ -246,7 +246,6 @@ impl Actor for UpstreamStream {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.settings.active.fetch_add(1, Ordering::SeqCst);
         let queue_wait = self
             .lease

@@ -475,7 +475,6 @@ impl Actor for WorkerConnection {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
         let Some(parts) = self.parts.take() else {
             return;
         };

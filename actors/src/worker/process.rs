@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 pub struct SpawnSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
-    /// Variables copied from the daemon's own environment when present.
+    /// Variables copied from the daemon's own environment when present; `PREFIX*` copies
+    /// every variable with that prefix.
     pub env_allowlist: Vec<String>,
     /// Variables set explicitly (after the allowlist).
     pub env: BTreeMap<String, String>,
@@ -65,8 +66,19 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Spawned> {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     for key in &spec.env_allowlist {
-        if let Some(v) = std::env::var_os(key) {
-            cmd.env(key, v);
+        match key.strip_suffix('*') {
+            Some(prefix) => {
+                for (k, v) in std::env::vars_os() {
+                    if k.to_str().is_some_and(|k| k.starts_with(prefix)) {
+                        cmd.env(k, v);
+                    }
+                }
+            }
+            None => {
+                if let Some(v) = std::env::var_os(key) {
+                    cmd.env(key, v);
+                }
+            }
         }
     }
     cmd.envs(&spec.env);

@@ -337,7 +337,6 @@ impl Actor for WorkerSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
         for i in 0..self.slots.len() {
             self.spawn_slot(i, ctx);
         }

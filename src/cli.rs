@@ -1,0 +1,109 @@
+//! The command line: `serve`, `check-config` and `demo-worker`, with the documented exit
+//! codes (0 clean, 64 bad configuration or arguments, 1 any other start-up failure).
+
+use crate::config::{self, Config, ConfigError};
+use crate::{demo_worker, logging, runtime};
+use codexd_actors::events::{Event, RuntimeEvent};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub const EXIT_USAGE: i32 = 64;
+
+const USAGE: &str = "usage: codexd <command> [--config PATH]
+
+commands:
+  serve          run the daemon in the foreground (JSON logs on stdout)
+  check-config   validate the merged configuration and print it with secrets redacted
+  demo-worker    run the deterministic demo worker on stdio
+";
+
+enum Command {
+    Serve(Option<PathBuf>),
+    CheckConfig(Option<PathBuf>),
+    DemoWorker,
+    Help,
+    Version,
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    let Some((cmd, rest)) = args.split_first() else {
+        return Err("missing command".into());
+    };
+    let config_arg = |rest: &[String]| -> Result<Option<PathBuf>, String> {
+        match rest {
+            [] => Ok(None),
+            [flag, path] if flag == "--config" => Ok(Some(PathBuf::from(path))),
+            [one] if one.starts_with("--config=") => {
+                Ok(Some(PathBuf::from(&one["--config=".len()..])))
+            }
+            _ => Err(format!(
+                "unexpected arguments for {cmd}: {}",
+                rest.join(" ")
+            )),
+        }
+    };
+    match cmd.as_str() {
+        "serve" => Ok(Command::Serve(config_arg(rest)?)),
+        "check-config" => Ok(Command::CheckConfig(config_arg(rest)?)),
+        "demo-worker" if rest.is_empty() => Ok(Command::DemoWorker),
+        "help" | "--help" | "-h" => Ok(Command::Help),
+        "--version" | "version" => Ok(Command::Version),
+        other => Err(format!("unknown command: {other}")),
+    }
+}
+
+fn load(path: &Option<PathBuf>) -> Result<Config, ConfigError> {
+    config::load(path.as_deref(), std::env::vars())
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    let command = match parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = write!(std::io::stderr(), "codexd: {e}\n\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    match command {
+        Command::Help => {
+            let _ = std::io::stdout().write_all(USAGE.as_bytes());
+            0
+        }
+        Command::Version => {
+            let _ = writeln!(std::io::stdout(), "codexd {}", logging::VERSION);
+            0
+        }
+        Command::DemoWorker => demo_worker::run(),
+        Command::CheckConfig(path) => match load(&path) {
+            Ok(c) => {
+                let text = toml::to_string_pretty(&c.redacted()).unwrap_or_default();
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                0
+            }
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "codexd: invalid configuration: {e}");
+                EXIT_USAGE
+            }
+        },
+        Command::Serve(path) => match load(&path) {
+            Ok(c) => serve(c),
+            Err(e) => {
+                let event = Event::Runtime(RuntimeEvent::StartupFailed {
+                    error: e.to_string(),
+                    error_code: "invalid_config",
+                });
+                codexd_actors::bus::stamp(&logging::sync_logger(), event);
+                EXIT_USAGE
+            }
+        },
+    }
+}
+
+fn serve(config: Config) -> i32 {
+    let (logger, guard) = logging::root(&config.log);
+    logging::install_panic_hook();
+    let code = runtime::serve(config, logger);
+    drop(guard);
+    code
+}

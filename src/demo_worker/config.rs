@@ -1,0 +1,261 @@
+//! Demo worker configuration: every `CODEXD_DEMO_*` environment variable, parsed and validated once.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::time::Duration;
+
+use super::values::{
+    approval, count, exit_code, flag, handshake, millis, number, positive, upstream,
+};
+
+/// Prefix shared by every variable this module reads.
+pub const PREFIX: &str = "CODEXD_DEMO_";
+
+/// Canary written to stderr when `CODEXD_DEMO_STDERR_CANARY` is unset.
+pub const DEFAULT_CANARY: &str = "demo-stderr-canary-7f3a91";
+
+/// How the worker answers `initialize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    Ok,
+    Delay(Duration),
+    Hang,
+    Error,
+}
+
+/// Which upstream failure every turn reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamError {
+    RateLimited,
+    Unauthorized,
+    ServerError,
+    ContextLength,
+    Other,
+    /// `httpConnectionFailed` with this status, as Codex reports e.g. a 401 from a custom provider.
+    HttpStatus(u16),
+}
+
+/// Which server→client request every turn sends before its first delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalKind {
+    Command,
+    FileChange,
+    UserInput,
+    Unknown,
+}
+
+/// The validated configuration. Zero durations are `None` so the hot path never sleeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub reply: Option<String>,
+    pub chunks: usize,
+    pub chunk_interval: Option<Duration>,
+    pub first_token_delay: Option<Duration>,
+    pub handshake: Handshake,
+    pub exit_on_start: Option<i32>,
+    pub exit_after_turns: Option<u64>,
+    pub crash_after_chunks: Option<usize>,
+    pub stall_after_requests: Option<u64>,
+    pub garbage_line: bool,
+    pub oversized_line_bytes: Option<usize>,
+    pub stderr_flood_lines: u64,
+    pub stderr_canary: String,
+    pub upstream_error: Option<UpstreamError>,
+    pub upstream_error_after_chunks: usize,
+    pub approval: Option<ApprovalKind>,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub extra_notifications: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            reply: None,
+            chunks: 5,
+            chunk_interval: None,
+            first_token_delay: None,
+            handshake: Handshake::Ok,
+            exit_on_start: None,
+            exit_after_turns: None,
+            crash_after_chunks: None,
+            stall_after_requests: None,
+            garbage_line: false,
+            oversized_line_bytes: None,
+            stderr_flood_lines: 0,
+            stderr_canary: DEFAULT_CANARY.to_owned(),
+            upstream_error: None,
+            upstream_error_after_chunks: 0,
+            approval: None,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            extra_notifications: false,
+        }
+    }
+}
+
+/// A variable that could not be used; names the full variable so the one stderr line is actionable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_vars(std::env::vars_os())
+    }
+
+    /// Parses `(name, value)` pairs; names without the prefix are ignored, unknown prefixed names
+    /// are rejected so a typo cannot silently disable a fault.
+    pub fn from_vars<I>(vars: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (OsString, OsString)>,
+    {
+        let mut config = Config::default();
+        let mut error_after_chunks: Option<usize> = None;
+        for (name, value) in vars {
+            let Some(name) = name.to_str() else { continue };
+            let Some(short) = name.strip_prefix(PREFIX) else {
+                continue;
+            };
+            let err = |message: String| ConfigError {
+                key: name.to_owned(),
+                message,
+            };
+            let value = value
+                .into_string()
+                .map_err(|_| err("value is not valid UTF-8".to_owned()))?;
+            // Empty means unset (Makefiles export empty variables), except for the reply text.
+            if value.is_empty() && short != "REPLY" {
+                continue;
+            }
+            let v = value.as_str();
+            match short {
+                "REPLY" => config.reply = Some(value.clone()),
+                "CHUNKS" => config.chunks = positive(v).map_err(err)? as usize,
+                "CHUNK_INTERVAL_MS" => config.chunk_interval = millis(v).map_err(err)?,
+                "FIRST_TOKEN_DELAY_MS" => config.first_token_delay = millis(v).map_err(err)?,
+                "HANDSHAKE" => config.handshake = handshake(v).map_err(err)?,
+                "EXIT_ON_START" => config.exit_on_start = Some(exit_code(v).map_err(err)?),
+                "EXIT_AFTER_TURNS" => config.exit_after_turns = Some(positive(v).map_err(err)?),
+                "CRASH_AFTER_CHUNKS" => config.crash_after_chunks = Some(count(v).map_err(err)?),
+                "STALL_AFTER_REQUESTS" => {
+                    config.stall_after_requests = Some(number(v).map_err(err)?);
+                }
+                "GARBAGE_LINE" => config.garbage_line = flag(v).map_err(err)?,
+                "OVERSIZED_LINE_BYTES" => {
+                    config.oversized_line_bytes = Some(positive(v).map_err(err)? as usize);
+                }
+                "STDERR_FLOOD_LINES" => config.stderr_flood_lines = number(v).map_err(err)?,
+                "STDERR_CANARY" => config.stderr_canary = value.clone(),
+                "UPSTREAM_ERROR" => config.upstream_error = Some(upstream(v).map_err(err)?),
+                "UPSTREAM_ERROR_AFTER_CHUNKS" => error_after_chunks = Some(count(v).map_err(err)?),
+                "APPROVAL_REQUEST" => config.approval = Some(approval(v).map_err(err)?),
+                "CACHED_TOKENS" => config.cached_tokens = number(v).map_err(err)?,
+                "REASONING_TOKENS" => config.reasoning_tokens = number(v).map_err(err)?,
+                "EXTRA_NOTIFICATIONS" => config.extra_notifications = flag(v).map_err(err)?,
+                _ => return Err(err("unknown demo worker variable".to_owned())),
+            }
+        }
+        if let Some(n) = error_after_chunks {
+            if config.upstream_error.is_none() {
+                return Err(ConfigError {
+                    key: format!("{PREFIX}UPSTREAM_ERROR_AFTER_CHUNKS"),
+                    message: format!("has no effect without {PREFIX}UPSTREAM_ERROR"),
+                });
+            }
+            config.upstream_error_after_chunks = n;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(pairs.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    #[test]
+    fn an_empty_environment_gives_the_defaults() {
+        let config = parse(&[("PATH", "/bin"), ("CODEXD_OTHER", "x")]).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.chunks, 5);
+        assert_eq!(config.stderr_canary, DEFAULT_CANARY);
+    }
+
+    #[test]
+    fn every_mode_parses() {
+        let config = parse(&[
+            ("CODEXD_DEMO_REPLY", ""),
+            ("CODEXD_DEMO_CHUNKS", "3"),
+            ("CODEXD_DEMO_CHUNK_INTERVAL_MS", "0"),
+            ("CODEXD_DEMO_FIRST_TOKEN_DELAY_MS", "250"),
+            ("CODEXD_DEMO_HANDSHAKE", "delay:40"),
+            ("CODEXD_DEMO_EXIT_ON_START", "7"),
+            ("CODEXD_DEMO_EXIT_AFTER_TURNS", "2"),
+            ("CODEXD_DEMO_CRASH_AFTER_CHUNKS", "0"),
+            ("CODEXD_DEMO_STALL_AFTER_REQUESTS", "0"),
+            ("CODEXD_DEMO_GARBAGE_LINE", "1"),
+            ("CODEXD_DEMO_OVERSIZED_LINE_BYTES", "1048576"),
+            ("CODEXD_DEMO_STDERR_FLOOD_LINES", "10"),
+            ("CODEXD_DEMO_UPSTREAM_ERROR", "http_status:401"),
+            ("CODEXD_DEMO_UPSTREAM_ERROR_AFTER_CHUNKS", "2"),
+            ("CODEXD_DEMO_APPROVAL_REQUEST", "file_change"),
+            ("CODEXD_DEMO_CACHED_TOKENS", "12"),
+            ("CODEXD_DEMO_EXTRA_NOTIFICATIONS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(config.reply.as_deref(), Some(""));
+        assert_eq!(config.chunks, 3);
+        assert_eq!(config.chunk_interval, None);
+        assert_eq!(config.first_token_delay, Some(Duration::from_millis(250)));
+        assert_eq!(
+            config.handshake,
+            Handshake::Delay(Duration::from_millis(40))
+        );
+        assert_eq!(config.exit_on_start, Some(7));
+        assert_eq!(config.crash_after_chunks, Some(0));
+        assert_eq!(config.stall_after_requests, Some(0));
+        assert!(config.garbage_line && config.extra_notifications);
+        assert_eq!(config.upstream_error, Some(UpstreamError::HttpStatus(401)));
+        assert_eq!(config.upstream_error_after_chunks, 2);
+        assert_eq!(config.approval, Some(ApprovalKind::FileChange));
+    }
+
+    #[test]
+    fn an_empty_value_means_unset() {
+        let config = parse(&[("CODEXD_DEMO_CHUNKS", ""), ("CODEXD_DEMO_HANDSHAKE", "")]).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("CODEXD_DEMO_CHUNKS", "0"),
+            ("CODEXD_DEMO_CHUNKS", "five"),
+            ("CODEXD_DEMO_HANDSHAKE", "delay:soon"),
+            ("CODEXD_DEMO_EXIT_ON_START", "300"),
+            ("CODEXD_DEMO_GARBAGE_LINE", "yes"),
+            ("CODEXD_DEMO_UPSTREAM_ERROR", "teapot"),
+            ("CODEXD_DEMO_UPSTREAM_ERROR", "http_status:99"),
+            ("CODEXD_DEMO_APPROVAL_REQUEST", "all"),
+            ("CODEXD_DEMO_CHUNK", "5"),
+            ("CODEXD_DEMO_UPSTREAM_ERROR_AFTER_CHUNKS", "1"),
+        ] {
+            let error = parse(&[(k, v)]).unwrap_err();
+            assert!(error.to_string().starts_with(k), "{error}");
+        }
+    }
+}

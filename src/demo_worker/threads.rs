@@ -1,0 +1,128 @@
+//! `thread/start` and `thread/unsubscribe`: thread creation with Codex's full thread object.
+
+use serde_json::Value;
+
+use super::handlers::missing;
+use super::incoming::Params;
+use super::out::{now_secs, INVALID_REQUEST};
+use super::state::Ctx;
+use super::wire::{
+    parse_tagged, Environment, SandboxPolicy, Tagged, Thread, ThreadStartResult, ThreadStarted,
+    ThreadStatus, UnsubscribeResult, CODEX_VERSION, THREAD,
+};
+
+pub fn start(ctx: &Ctx, id: &Value, params: Params<'_>) {
+    let cwd = params.cwd.as_deref().unwrap_or(&ctx.cwd);
+    let sandbox = match params.sandbox.as_deref().unwrap_or("read-only") {
+        "read-only" => SandboxPolicy::ReadOnly {
+            network_access: false,
+        },
+        "workspace-write" => SandboxPolicy::WorkspaceWrite {
+            writable_roots: [cwd],
+            network_access: false,
+            exclude_tmpdir_env_var: false,
+            exclude_slash_tmp: false,
+        },
+        "danger-full-access" => SandboxPolicy::DangerFullAccess,
+        other => {
+            let message = format!(
+                "Invalid request: unknown variant `{other}`, expected one of `read-only`, \
+                 `workspace-write`, `danger-full-access`"
+            );
+            return ctx.out.err(id, INVALID_REQUEST, &message);
+        }
+    };
+    let default_policy = Value::from("never");
+    let approval_policy = params.approval_policy.as_ref().unwrap_or(&default_policy);
+    if let Some(problem) = policy_problem(approval_policy) {
+        let message = format!("Invalid request: {problem}");
+        return ctx.out.err(id, INVALID_REQUEST, &message);
+    }
+
+    let number = ctx.new_thread();
+    ctx.threads.borrow_mut().insert(number, Default::default());
+    let model = params.model.as_deref().unwrap_or("codexd-demo-model");
+    let now = now_secs();
+    let client_name = ctx.client_name.borrow();
+    let thread = Thread {
+        id: Tagged(THREAD, number),
+        environments: [Environment {
+            environment_id: "local",
+            cwd,
+            runtime_workspace_roots: [cwd],
+        }],
+        extra: (),
+        session_id: Tagged(THREAD, number),
+        forked_from_id: (),
+        attached_to_thread_id: (),
+        parent_thread_id: (),
+        preview: "",
+        ephemeral: params.ephemeral.unwrap_or(false),
+        section: (),
+        section_entered_at: (),
+        project_id: (),
+        history_mode: "paginated",
+        model_provider: "codexd-demo",
+        model,
+        reasoning_effort: (),
+        created_at: now,
+        updated_at: now,
+        recency_at: now,
+        status: ThreadStatus::Idle,
+        path: (),
+        cwd,
+        cli_version: CODEX_VERSION,
+        originator: &client_name,
+        source: "vscode",
+        can_accept_direct_input: true,
+        thread_source: (),
+        agent_nickname: (),
+        agent_role: (),
+        git_info: (),
+        name: (),
+        daybreak_enabled: (),
+        turns: [],
+    };
+    let result = ThreadStartResult {
+        thread: &thread,
+        model,
+        model_provider: "codexd-demo",
+        service_tier: (),
+        disabled_plugin_ids: [],
+        cwd,
+        runtime_workspace_roots: [cwd],
+        instruction_sources: [],
+        approval_policy,
+        approvals_reviewer: "user",
+        sandbox,
+        active_permission_profile: (),
+        reasoning_effort: (),
+        multi_agent_mode: "explicitRequestOnly",
+    };
+    ctx.out.ok(id, result);
+    ctx.out
+        .notify("thread/started", ThreadStarted { thread: &thread });
+}
+
+pub fn unsubscribe(ctx: &Ctx, id: &Value, params: Params<'_>) {
+    let Some(thread_id) = params.thread_id else {
+        return missing(ctx, id, "threadId");
+    };
+    let removed = parse_tagged(&thread_id, THREAD)
+        .and_then(|n| ctx.threads.borrow_mut().remove(&n))
+        .is_some();
+    let status = if removed { "unsubscribed" } else { "notLoaded" };
+    ctx.out.ok(id, UnsubscribeResult { status });
+}
+
+/// Why Codex would refuse this `approvalPolicy`, worded as its deserializer words it.
+fn policy_problem(policy: &Value) -> Option<String> {
+    const EXPECTED: &str = "expected one of `untrusted`, `on-request`, `granular`, `never`";
+    match policy {
+        Value::String(s) if matches!(s.as_str(), "untrusted" | "on-request" | "never") => None,
+        Value::String(s) => Some(format!("unknown variant `{s}`, {EXPECTED}")),
+        Value::Object(map) if map.len() == 1 && map.contains_key("granular") => None,
+        Value::Object(_) => Some(format!("invalid approvalPolicy, {EXPECTED}")),
+        other => Some(format!("invalid type: {other}, expected string or map")),
+    }
+}

@@ -1,0 +1,297 @@
+//! Per-request bookkeeping around every route: request and trace ids, CORS exposure, the
+//! in-flight gauge, and exactly one `request_completed` event per request — emitted when the
+//! body is fully sent, or when the client goes away first.
+
+use super::ids;
+use super::state::AppState;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::HttpMessage;
+use codexd_actors::events::{Event, HttpEvent, RequestSummary};
+use codexd_actors::labels::{Method, RequestOutcome, Route};
+use codexd_actors::stream::UpstreamTiming;
+use codexd_actors::turn::ReqIds;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// What a handler learns about its request, read back when the request completes.
+#[derive(Default)]
+pub struct RequestFacts {
+    pub ids: ReqIds,
+    pub sampled: bool,
+    inner: Mutex<FactsInner>,
+}
+
+#[derive(Default)]
+struct FactsInner {
+    model: Option<String>,
+    stream: bool,
+    error_code: Option<&'static str>,
+    failed_after_headers: bool,
+    timing: Option<Arc<UpstreamTiming>>,
+}
+
+impl RequestFacts {
+    pub fn set_model(&self, model: &str, stream: bool) {
+        if let Ok(mut f) = self.inner.lock() {
+            f.model = Some(model.to_owned());
+            f.stream = stream;
+        }
+    }
+    pub fn set_error(&self, code: &'static str, after_headers: bool) {
+        if let Ok(mut f) = self.inner.lock() {
+            f.error_code = Some(code);
+            f.failed_after_headers |= after_headers;
+        }
+    }
+    pub fn set_timing(&self, t: Arc<UpstreamTiming>) {
+        if let Ok(mut f) = self.inner.lock() {
+            f.timing = Some(t);
+        }
+    }
+}
+
+/// The route label for a method and path: a template, or `other`.
+pub fn route_of(method: &actix_web::http::Method, path: &str) -> Route {
+    let get = method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD;
+    let post = method == actix_web::http::Method::POST;
+    match path {
+        "/v1/chat/completions" if post => Route::ChatCompletions,
+        "/v1/responses" if post => Route::Responses,
+        "/v1/models" if get => Route::Models,
+        "/livez" if get => Route::Livez,
+        "/readyz" if get => Route::Readyz,
+        "/healthz" if get => Route::Healthz,
+        "/metrics" if get => Route::Metrics,
+        p if get
+            && p.strip_prefix("/v1/models/")
+                .is_some_and(|id| !id.is_empty() && !id.contains('/')) =>
+        {
+            Route::Model
+        }
+        _ => Route::Other,
+    }
+}
+
+/// Everything needed to emit the request's completion event.
+struct Completion {
+    state: AppState,
+    facts: Arc<RequestFacts>,
+    method: Method,
+    route: Route,
+    status: u16,
+    started: Instant,
+    user_agent: Option<String>,
+    bytes_out: u64,
+    done: bool,
+}
+
+impl Completion {
+    fn finish(&mut self, aborted: bool) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if !self.route.is_operational() {
+            self.state
+                .metrics
+                .requests_in_flight
+                .with_label_values(&[self.route.as_str()])
+                .dec();
+        }
+        let (model, stream, error_code, failed_after, wait) = match self.facts.inner.lock() {
+            Ok(f) => (
+                f.model.clone(),
+                f.stream,
+                f.error_code,
+                f.failed_after_headers,
+                f.timing.as_ref().map(|t| t.wait()),
+            ),
+            Err(_) => (None, false, None, false, None),
+        };
+        let status = if aborted && self.status < 400 {
+            499
+        } else {
+            self.status
+        };
+        let outcome = match (aborted, status) {
+            (true, _) => RequestOutcome::ClientAbort,
+            (false, s) if s >= 500 || failed_after => RequestOutcome::Failed,
+            (false, s) if s >= 400 => RequestOutcome::Rejected,
+            _ => RequestOutcome::Completed,
+        };
+        self.state
+            .bus
+            .publish(Event::Http(HttpEvent::RequestCompleted(Box::new(
+                RequestSummary {
+                    ids: self.facts.ids.clone(),
+                    method: self.method,
+                    route: self.route,
+                    status,
+                    duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+                    upstream_wait_ms: wait.map(|w| w.as_secs_f64() * 1000.0).unwrap_or(0.0),
+                    bytes_out: self.bytes_out,
+                    stream,
+                    outcome,
+                    model,
+                    user_agent: self.user_agent.take(),
+                    error_code,
+                    error: None,
+                },
+            ))));
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.finish(true);
+    }
+}
+
+/// A body that counts its bytes and completes the request when it ends or is dropped.
+pub struct MeteredBody {
+    inner: BoxBody,
+    completion: Completion,
+}
+
+impl MessageBody for MeteredBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.inner.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(b))) => {
+                this.completion.bytes_out += b.len() as u64;
+                Poll::Ready(Some(Ok(b)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => {
+                this.completion.finish(false);
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Prepares a request: ids, facts and the in-flight gauge. Returns the completion guard,
+/// which records a client abort if it is dropped before the response exists.
+fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
+    let headers = req.headers();
+    let req_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| ids::valid_request_id(s))
+        .map(str::to_owned)
+        .unwrap_or_else(ids::new_request_id);
+    let parent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(ids::parse_traceparent);
+    let (trace_id, sampled) = match &parent {
+        Some(p) => (p.trace_id.clone(), p.sampled),
+        None => (ids::hex(16), true),
+    };
+    let facts = Arc::new(RequestFacts {
+        ids: ReqIds {
+            req_id,
+            trace_id,
+            span_id: ids::hex(8),
+        },
+        sampled,
+        inner: Mutex::default(),
+    });
+    req.extensions_mut().insert(facts.clone());
+    let route = route_of(req.method(), req.path());
+    let method = Method::parse(req.method().as_str());
+    if !route.is_operational() {
+        state
+            .metrics
+            .requests_in_flight
+            .with_label_values(&[route.as_str()])
+            .inc();
+        state.bus.publish(Event::Http(HttpEvent::RequestReceived {
+            ids: facts.ids.clone(),
+            method,
+            route,
+        }));
+    }
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| {
+            s.chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .take(64)
+                .collect()
+        });
+    Completion {
+        state: state.clone(),
+        facts,
+        method,
+        route,
+        status: 0,
+        started: Instant::now(),
+        user_agent,
+        bytes_out: 0,
+        done: false,
+    }
+}
+
+/// Runs the service for one request and wraps its response.
+pub fn wrap<S>(
+    req: ServiceRequest,
+    srv: &S,
+    state: AppState,
+) -> impl std::future::Future<Output = Result<ServiceResponse<MeteredBody>, actix_web::Error>> + 'static
+where
+    S: actix_web::dev::Service<
+        ServiceRequest,
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+    >,
+    S::Future: 'static,
+{
+    let completion = begin(&state, &req);
+    let fut = srv.call(req);
+    finish(fut, completion, state)
+}
+
+async fn finish<F>(
+    fut: F,
+    mut completion: Completion,
+    state: AppState,
+) -> Result<ServiceResponse<MeteredBody>, actix_web::Error>
+where
+    F: std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>,
+{
+    let req_id = completion.facts.ids.req_id.clone();
+    let mut res = fut.await?;
+    completion.status = res.status().as_u16();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&req_id) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    h.insert(
+        HeaderName::from_static("access-control-expose-headers"),
+        HeaderValue::from_static("X-Request-Id"),
+    );
+    if let Some(origin) = &state.cors_origin {
+        h.insert(
+            HeaderName::from_static("access-control-allow-origin"),
+            origin.clone(),
+        );
+    }
+    Ok(res.map_body(|_, inner| MeteredBody { inner, completion }))
+}

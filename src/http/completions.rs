@@ -1,0 +1,335 @@
+//! Routes: `POST /v1/chat/completions` and `POST /v1/responses`. Auth, body limit and
+//! validation come first; then admission (a lease), then one `UpstreamStream` actor whose
+//! outputs become a JSON body or SSE frames.
+
+use super::access::RequestFacts;
+use super::auth;
+use super::errors::ApiError;
+use super::ids;
+use super::openai::chat::{self, ChatSse};
+use super::openai::request::{parse_chat, parse_responses, Parsed};
+use super::openai::responses::{self, ResponsesSse};
+use super::openai::ApiKind;
+use super::state::AppState;
+use actix::Actor;
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use codexd_actors::clock;
+use codexd_actors::events::{Event, HttpEvent};
+use codexd_actors::labels::{RejectReason, Route};
+use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
+use codexd_actors::turn::{RequestContext, StreamFailure, StreamOutput, TokenUsage, TurnRequest};
+use codexd_actors::worker::supervisor::AcquireLease;
+use codexd_actors::worker::Lease;
+use futures_util::StreamExt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+pub async fn chat_completions(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    serve(ApiKind::Chat, req, payload, state).await
+}
+
+pub async fn responses(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    serve(ApiKind::Responses, req, payload, state).await
+}
+
+async fn serve(
+    kind: ApiKind,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let accepted_at = Instant::now();
+    let facts = req
+        .extensions()
+        .get::<Arc<RequestFacts>>()
+        .cloned()
+        .unwrap_or_default();
+    match run(kind, &req, payload, &state, &facts, accepted_at).await {
+        Ok(r) => r,
+        Err(e) => {
+            facts.set_error(e.code(), false);
+            e.response(&facts.ids.req_id)
+        }
+    }
+}
+
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: u64,
+) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge { limit: max });
+    }
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::InvalidJson)?;
+        if (buf.len() + chunk.len()) as u64 > max {
+            return Err(ApiError::PayloadTooLarge { limit: max });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiError {
+    state.bus.publish(Event::Http(HttpEvent::AdmissionRejected {
+        ids: facts.ids.clone(),
+        reason,
+    }));
+    ApiError::Rejected {
+        reason,
+        retry_after_s: state.api.retry_after_s,
+    }
+}
+
+async fn acquire(state: &AppState, facts: &RequestFacts) -> Result<Lease, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    state.supervisor.do_send(AcquireLease {
+        ids: facts.ids.clone(),
+        reply: tx,
+    });
+    match tokio::time::timeout(state.api.queue_timeout, rx).await {
+        Ok(Ok(Ok(lease))) => Ok(lease),
+        Ok(Ok(Err(reason))) => Err(reject(state, facts, reason)),
+        Ok(Err(_)) => Err(reject(state, facts, RejectReason::NoWorker)),
+        Err(_) => Err(reject(state, facts, RejectReason::QueueTimeout)),
+    }
+}
+
+async fn run(
+    kind: ApiKind,
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    facts: &Arc<RequestFacts>,
+    accepted_at: Instant,
+) -> Result<HttpResponse, ApiError> {
+    if !auth::api_allowed(req, &state.api.api_keys) {
+        return Err(ApiError::Unauthorized);
+    }
+    let body = read_body(req, payload, state.api.max_body_bytes).await?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| ApiError::InvalidJson)?;
+    let parsed = match kind {
+        ApiKind::Chat => parse_chat(&value)?,
+        ApiKind::Responses => parse_responses(&value)?,
+    };
+    let model = state
+        .api
+        .model(&parsed.model)
+        .ok_or(ApiError::ModelNotFound)?
+        .clone();
+    facts.set_model(&model.id, parsed.stream);
+    if state.draining.load(Ordering::SeqCst) {
+        return Err(reject(state, facts, RejectReason::Draining));
+    }
+    let lease = acquire(state, facts).await?;
+    let route = match kind {
+        ApiKind::Chat => Route::ChatCompletions,
+        ApiKind::Responses => Route::Responses,
+    };
+    let chat_span = ids::hex(8);
+    let turn = TurnRequest {
+        ctx: RequestContext {
+            ids: facts.ids.clone(),
+            traceparent: Some(ids::format_traceparent(
+                &facts.ids.trace_id,
+                &chat_span,
+                facts.sampled,
+            )),
+            tracestate: req
+                .headers()
+                .get("tracestate")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        },
+        route,
+        model_id: model.id.clone(),
+        codex_model: model.codex_model.clone(),
+        reasoning_effort: model.reasoning_effort.clone(),
+        developer_instructions: if state.api.allow_system_prompt {
+            parsed.system.clone()
+        } else {
+            None
+        },
+        input: parsed.input.clone(),
+        stream: parsed.stream,
+        accepted_at,
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let timing = Arc::new(UpstreamTiming::default());
+    facts.set_timing(timing.clone());
+    let gap = state
+        .metrics
+        .chunk_gap
+        .with_label_values(&[route.as_str(), model.id.as_str()]);
+    UpstreamStream::new(
+        Arc::new(turn),
+        lease,
+        tx,
+        state.bus.clone(),
+        state.streams.clone(),
+        gap,
+        timing,
+    )
+    .start();
+    if parsed.stream {
+        stream(kind, rx, &parsed, &model.id, state, facts.clone()).await
+    } else {
+        unary(kind, rx, &model.id).await
+    }
+}
+
+async fn unary(
+    kind: ApiKind,
+    mut rx: mpsc::UnboundedReceiver<StreamOutput>,
+    model: &str,
+) -> Result<HttpResponse, ApiError> {
+    let mut text = String::new();
+    let mut usage = TokenUsage::default();
+    loop {
+        match rx.recv().await {
+            Some(StreamOutput::Text(t)) => text.push_str(&t),
+            Some(StreamOutput::Usage(u)) => usage = u,
+            Some(StreamOutput::Keepalive) => {}
+            Some(StreamOutput::Finished) => break,
+            Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),
+            None => return Err(ApiError::Upstream(StreamFailure::WorkerLost)),
+        }
+    }
+    let created = clock::unix_seconds();
+    let body = match kind {
+        ApiKind::Chat => chat::body(
+            &format!("chatcmpl-{}", ids::hex(12)),
+            created,
+            model,
+            &text,
+            &usage,
+        ),
+        ApiKind::Responses => responses::body(
+            &format!("resp_{}", ids::hex(24)),
+            &format!("msg_{}", ids::hex(24)),
+            created,
+            model,
+            &text,
+            &usage,
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.to_string()))
+}
+
+enum Sse {
+    Chat(ChatSse),
+    Responses(ResponsesSse),
+}
+
+impl Sse {
+    fn prelude(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Sse::Chat(c) => c.prelude(out),
+            Sse::Responses(r) => r.prelude(out),
+        }
+    }
+    fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
+        match self {
+            Sse::Chat(c) => c.encode(item, out),
+            Sse::Responses(r) => r.encode(item, out),
+        }
+    }
+}
+
+/// Holds the headers until the first output, an error or `header_hold`, so that early
+/// failures still get a real status code; after that, failures are error frames.
+async fn stream(
+    kind: ApiKind,
+    mut rx: mpsc::UnboundedReceiver<StreamOutput>,
+    parsed: &Parsed,
+    model: &str,
+    state: &AppState,
+    facts: Arc<RequestFacts>,
+) -> Result<HttpResponse, ApiError> {
+    let mut first = None;
+    let hold = tokio::time::sleep(state.api.header_hold);
+    tokio::pin!(hold);
+    loop {
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(StreamOutput::Keepalive) => continue,
+                Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),
+                Some(other) => { first = Some(other); break; }
+                None => return Err(ApiError::Upstream(StreamFailure::WorkerLost)),
+            },
+            _ = &mut hold => break,
+        }
+    }
+    let created = clock::unix_seconds();
+    let req_id = facts.ids.req_id.clone();
+    let mut sse = match kind {
+        ApiKind::Chat => Sse::Chat(ChatSse::new(
+            format!("chatcmpl-{}", ids::hex(12)),
+            created,
+            model.to_owned(),
+            parsed.include_usage,
+            req_id,
+        )),
+        ApiKind::Responses => Sse::Responses(ResponsesSse::new(
+            format!("resp_{}", ids::hex(24)),
+            format!("msg_{}", ids::hex(24)),
+            created,
+            model.to_owned(),
+            req_id,
+        )),
+    };
+    let mut head = Vec::with_capacity(1024);
+    sse.prelude(&mut head);
+    let mut done = false;
+    if let Some(item) = first {
+        done = sse.encode(item, &mut head);
+    }
+    let initial = Some(Bytes::from(head));
+    let body = futures_util::stream::unfold(
+        (rx, sse, done, initial, facts),
+        |(mut rx, mut sse, done, initial, facts)| async move {
+            if let Some(b) = initial {
+                return Some((Ok::<_, actix_web::Error>(b), (rx, sse, done, None, facts)));
+            }
+            if done {
+                return None;
+            }
+            let item = rx
+                .recv()
+                .await
+                .unwrap_or(StreamOutput::Failed(StreamFailure::WorkerLost));
+            if let StreamOutput::Failed(f) = &item {
+                facts.set_error(ApiError::Upstream(*f).code(), true);
+            }
+            let mut out = Vec::with_capacity(256);
+            let done = sse.encode(item, &mut out);
+            Some((Ok(Bytes::from(out)), (rx, sse, done, None, facts)))
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,13 @@
+//! The HTTP front end: the API and probe routes, the optional separate metrics listener,
+//! and the per-request bookkeeping that wraps them.
+
+pub mod access;
+pub mod auth;
+pub mod completions;
+pub mod errors;
+pub mod ids;
+pub mod models;
+pub mod openai;
+pub mod probes;
+pub mod server;
+pub mod state;

@@ -1,0 +1,132 @@
+//! Chat completions on the wire: the non-stream body and the `chat.completion.chunk` SSE
+//! frames (role chunk, content deltas, finish chunk, optional usage chunk, `[DONE]`).
+
+use crate::http::errors::ApiError;
+use codexd_actors::turn::{StreamOutput, TokenUsage};
+use serde_json::{json, Value};
+
+/// Usage in chat-completions vocabulary.
+pub fn usage(u: &TokenUsage) -> Value {
+    json!({
+        "prompt_tokens": u.input,
+        "completion_tokens": u.output,
+        "total_tokens": u.total.max(u.input + u.output),
+        "prompt_tokens_details": {"cached_tokens": u.cached_input},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
+    })
+}
+
+/// The non-stream body.
+pub fn body(id: &str, created: u64, model: &str, text: &str, u: &TokenUsage) -> Value {
+    json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": null},
+            "logprobs": null,
+            "finish_reason": "stop",
+        }],
+        "usage": usage(u),
+        "system_fingerprint": null,
+    })
+}
+
+/// Encodes one chat stream's frames.
+pub struct ChatSse {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+    pub include_usage: bool,
+    pub req_id: String,
+    usage: TokenUsage,
+}
+
+fn frame(out: &mut Vec<u8>, v: &Value) {
+    out.extend_from_slice(b"data: ");
+    let _ = serde_json::to_writer(&mut *out, v);
+    out.extend_from_slice(b"\n\n");
+}
+
+impl ChatSse {
+    pub fn new(
+        id: String,
+        created: u64,
+        model: String,
+        include_usage: bool,
+        req_id: String,
+    ) -> Self {
+        Self {
+            id,
+            created,
+            model,
+            include_usage,
+            req_id,
+            usage: TokenUsage::default(),
+        }
+    }
+
+    fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": null,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if self.include_usage {
+            if let Some(o) = v.as_object_mut() {
+                o.insert("usage".into(), Value::Null);
+            }
+        }
+        v
+    }
+
+    /// The first frame: the assistant role.
+    pub fn prelude(&mut self, out: &mut Vec<u8>) {
+        frame(
+            out,
+            &self.chunk(json!({"role": "assistant", "content": ""}), None),
+        );
+    }
+
+    /// Encodes one output; returns true once the stream is over.
+    pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
+        match item {
+            StreamOutput::Text(t) => {
+                frame(out, &self.chunk(json!({"content": t}), None));
+                false
+            }
+            StreamOutput::Keepalive => {
+                out.extend_from_slice(b": keepalive\n\n");
+                false
+            }
+            StreamOutput::Usage(u) => {
+                self.usage = u;
+                false
+            }
+            StreamOutput::Finished => {
+                frame(out, &self.chunk(json!({}), Some("stop")));
+                if self.include_usage {
+                    frame(
+                        out,
+                        &json!({
+                            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                            "model": self.model, "system_fingerprint": null, "choices": [], "usage": usage(&self.usage),
+                        }),
+                    );
+                }
+                out.extend_from_slice(b"data: [DONE]\n\n");
+                true
+            }
+            StreamOutput::Failed(f) => {
+                frame(out, &ApiError::Upstream(f).body(&self.req_id));
+                out.extend_from_slice(b"data: [DONE]\n\n");
+                true
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! OpenAI wire types: request validation for chat completions and responses, and the
+//! rendering of answers as JSON bodies and SSE frames.
+
+pub mod chat;
+pub mod request;
+pub mod responses;
+
+/// Which OpenAI API a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKind {
+    Chat,
+    Responses,
+}

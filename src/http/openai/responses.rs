@@ -1,0 +1,204 @@
+//! The Responses API on the wire: the non-stream `response` object and the typed SSE events
+//! (`response.created` … `response.completed` / `response.failed`) with `sequence_number`.
+
+use crate::http::errors::ApiError;
+use codexd_actors::turn::{StreamFailure, StreamOutput, TokenUsage};
+use serde_json::{json, Value};
+
+/// Usage in Responses vocabulary.
+pub fn usage(u: &TokenUsage) -> Value {
+    json!({
+        "input_tokens": u.input,
+        "input_tokens_details": {"cached_tokens": u.cached_input},
+        "output_tokens": u.output,
+        "output_tokens_details": {"reasoning_tokens": u.reasoning},
+        "total_tokens": u.total.max(u.input + u.output),
+    })
+}
+
+fn message_item(msg_id: &str, text: &str, status: &str) -> Value {
+    let content = if status == "completed" {
+        json!([{"type": "output_text", "text": text, "annotations": []}])
+    } else {
+        json!([])
+    };
+    json!({"type": "message", "id": msg_id, "status": status, "role": "assistant", "content": content})
+}
+
+/// A `response` object in the given state.
+pub fn response(
+    id: &str,
+    created: u64,
+    model: &str,
+    status: &str,
+    output: Vec<Value>,
+    usage_v: Value,
+    error: Value,
+) -> Value {
+    json!({
+        "id": id,
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "error": error,
+        "incomplete_details": null,
+        "instructions": null,
+        "max_output_tokens": null,
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": false,
+        "previous_response_id": null,
+        "reasoning": {"effort": null, "summary": null},
+        "store": false,
+        "temperature": null,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": null,
+        "truncation": "disabled",
+        "usage": usage_v,
+        "metadata": {},
+    })
+}
+
+/// The non-stream body.
+pub fn body(
+    id: &str,
+    msg_id: &str,
+    created: u64,
+    model: &str,
+    text: &str,
+    u: &TokenUsage,
+) -> Value {
+    response(
+        id,
+        created,
+        model,
+        "completed",
+        vec![message_item(msg_id, text, "completed")],
+        usage(u),
+        Value::Null,
+    )
+}
+
+/// Encodes one response stream's events.
+pub struct ResponsesSse {
+    id: String,
+    msg_id: String,
+    created: u64,
+    model: String,
+    req_id: String,
+    seq: u64,
+    text: String,
+    usage: TokenUsage,
+}
+
+impl ResponsesSse {
+    pub fn new(id: String, msg_id: String, created: u64, model: String, req_id: String) -> Self {
+        Self {
+            id,
+            msg_id,
+            created,
+            model,
+            req_id,
+            seq: 0,
+            text: String::new(),
+            usage: TokenUsage::default(),
+        }
+    }
+
+    fn event(&mut self, out: &mut Vec<u8>, ty: &str, mut v: Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("type".into(), Value::String(ty.to_owned()));
+            o.insert("sequence_number".into(), Value::from(self.seq));
+        }
+        self.seq += 1;
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(ty.as_bytes());
+        out.extend_from_slice(b"\ndata: ");
+        let _ = serde_json::to_writer(&mut *out, &v);
+        out.extend_from_slice(b"\n\n");
+    }
+
+    fn snapshot(&self, status: &str, output: Vec<Value>, usage_v: Value, error: Value) -> Value {
+        response(
+            &self.id,
+            self.created,
+            &self.model,
+            status,
+            output,
+            usage_v,
+            error,
+        )
+    }
+
+    /// `response.created`, `response.in_progress`, and the opened message item and part.
+    pub fn prelude(&mut self, out: &mut Vec<u8>) {
+        let r = self.snapshot("in_progress", vec![], Value::Null, Value::Null);
+        self.event(out, "response.created", json!({"response": r.clone()}));
+        self.event(out, "response.in_progress", json!({"response": r}));
+        let item = message_item(&self.msg_id, "", "in_progress");
+        self.event(
+            out,
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item}),
+        );
+        let part = json!({"type": "output_text", "text": "", "annotations": []});
+        let id = self.msg_id.clone();
+        self.event(
+            out,
+            "response.content_part.added",
+            json!({"item_id": id, "output_index": 0, "content_index": 0, "part": part}),
+        );
+    }
+
+    /// Encodes one output; returns true once the stream is over.
+    pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
+        let id = self.msg_id.clone();
+        match item {
+            StreamOutput::Text(t) => {
+                self.text.push_str(&t);
+                self.event(out, "response.output_text.delta", json!({"item_id": id, "output_index": 0, "content_index": 0, "delta": t, "logprobs": []}));
+                false
+            }
+            StreamOutput::Keepalive => {
+                out.extend_from_slice(b": keepalive\n\n");
+                false
+            }
+            StreamOutput::Usage(u) => {
+                self.usage = u;
+                false
+            }
+            StreamOutput::Finished => {
+                let text = std::mem::take(&mut self.text);
+                self.event(out, "response.output_text.done", json!({"item_id": id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}));
+                let part = json!({"type": "output_text", "text": text, "annotations": []});
+                self.event(
+                    out,
+                    "response.content_part.done",
+                    json!({"item_id": id, "output_index": 0, "content_index": 0, "part": part}),
+                );
+                let item = message_item(&id, &text, "completed");
+                self.event(
+                    out,
+                    "response.output_item.done",
+                    json!({"output_index": 0, "item": item.clone()}),
+                );
+                let r = self.snapshot("completed", vec![item], usage(&self.usage), Value::Null);
+                self.event(out, "response.completed", json!({"response": r}));
+                true
+            }
+            StreamOutput::Failed(f) => {
+                self.fail(f, out);
+                true
+            }
+        }
+    }
+
+    fn fail(&mut self, f: StreamFailure, out: &mut Vec<u8>) {
+        let e = ApiError::Upstream(f);
+        let error = json!({"code": e.code(), "message": e.message(&self.req_id)});
+        let r = self.snapshot("failed", vec![], Value::Null, error);
+        self.event(out, "response.failed", json!({"response": r}));
+    }
+}

@@ -1,0 +1,62 @@
+//! Builds the actix-web servers. Routes on the API listener:
+//! `POST /v1/chat/completions`, `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`,
+//! `GET /livez`, `GET /readyz`, `GET /healthz`, `GET /metrics`; anything else is a JSON 404.
+//! The optional metrics listener serves `/metrics` and the probes only.
+
+use super::state::AppState;
+use super::{access, completions, models, probes};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// Which routes a listener serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Api,
+    Metrics,
+}
+
+/// Builds a server on an already-bound listener.
+pub fn build(
+    state: AppState,
+    listener: TcpListener,
+    role: Role,
+    workers: usize,
+    shutdown_timeout: Duration,
+) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        let st = state.clone();
+        let app = App::new()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::PayloadConfig::new(usize::MAX))
+            .wrap_fn(move |req, srv| access::wrap(req, srv, st.clone()))
+            .route("/livez", web::get().to(probes::livez))
+            .route("/readyz", web::get().to(probes::readyz))
+            .route("/healthz", web::get().to(probes::healthz))
+            .route("/metrics", web::get().to(probes::metrics));
+        let app = if role == Role::Api {
+            app.route(
+                "/v1/chat/completions",
+                web::post().to(completions::chat_completions),
+            )
+            .route("/v1/responses", web::post().to(completions::responses))
+            .route("/v1/models", web::get().to(models::list))
+            .route("/v1/models/{id}", web::get().to(models::get))
+        } else {
+            app
+        };
+        app.default_service(web::to(models::not_found))
+    })
+    .workers(workers)
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout.as_secs().max(1))
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,62 @@
+//! The state every HTTP handler shares: actor addresses, hot-path metric handles and the
+//! API settings derived from the validated config.
+
+use crate::config::{Config, ModelEntry};
+use actix::Addr;
+use actix_web::http::header::HeaderValue;
+use codexd_actors::health::HealthAggregator;
+use codexd_actors::metrics::{MetricsCollector, MetricsHandles};
+use codexd_actors::stream::StreamSettings;
+use codexd_actors::worker::WorkerSupervisor;
+use codexd_actors::BusHandle;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// API settings derived once from the config.
+pub struct ApiSettings {
+    pub api_keys: Vec<Vec<u8>>,
+    pub protect_models: bool,
+    pub metrics_token: Option<Vec<u8>>,
+    pub max_body_bytes: u64,
+    pub queue_timeout: Duration,
+    pub retry_after_s: u32,
+    pub header_hold: Duration,
+    pub allow_system_prompt: bool,
+    pub models: Vec<ModelEntry>,
+}
+
+impl ApiSettings {
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            api_keys: c.api_keys().into_iter().map(String::into_bytes).collect(),
+            protect_models: c.auth.protect_models,
+            metrics_token: (!c.metrics.token.is_empty())
+                .then(|| c.metrics.token.clone().into_bytes()),
+            max_body_bytes: c.server.max_body_bytes,
+            queue_timeout: Duration::from_millis(c.admission.queue_timeout_ms),
+            retry_after_s: c.admission.retry_after_s,
+            header_hold: Duration::from_millis(c.streaming.header_hold_ms),
+            allow_system_prompt: c.codex.allow_client_system_prompt,
+            models: c.models.clone(),
+        }
+    }
+
+    pub fn model(&self, id: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|m| m.id == id)
+    }
+}
+
+/// Shared by every handler (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    pub bus: BusHandle,
+    pub supervisor: Addr<WorkerSupervisor>,
+    pub health: Addr<HealthAggregator>,
+    pub metrics_actor: Addr<MetricsCollector>,
+    pub metrics: MetricsHandles,
+    pub api: Arc<ApiSettings>,
+    pub streams: StreamSettings,
+    pub cors_origin: Option<HeaderValue>,
+    pub draining: Arc<AtomicBool>,
+}

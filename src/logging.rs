@@ -1,0 +1,125 @@
+//! The one root logger: JSON lines (or `pretty` for local work) on stdout through
+//! slog-async, with the canonical fields on every line, plus the panic hook's last line.
+
+use crate::config::{Log, LogFormat, LogLevel};
+use codexd_actors::clock;
+use codexd_actors::events::{Event, RuntimeEvent};
+use slog::{
+    o, Drain, FnValue, Key, Level, LevelFilter, Logger, OwnedKVList, PushFnValue, Record,
+    Serializer, KV,
+};
+use std::io::Write;
+use std::sync::Mutex;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Keeps the async drain alive; dropping it flushes every pending line.
+pub struct LogGuard(#[allow(dead_code)] Option<slog_async::AsyncGuard>);
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Critical | Level::Error => "error",
+        Level::Warning => "warn",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    }
+}
+
+fn filter_level(l: LogLevel) -> Level {
+    match l {
+        LogLevel::Trace => Level::Trace,
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Info => Level::Info,
+        LogLevel::Warn => Level::Warning,
+        LogLevel::Error => Level::Error,
+    }
+}
+
+fn json_drain<W: Write + Send + 'static>(w: W) -> slog_json::Json<W> {
+    slog_json::Json::new(w)
+        .add_key_value(o!(
+            "ts" => PushFnValue(|_: &Record<'_>, ser| ser.emit(clock::now_rfc3339())),
+            "level" => FnValue(|r: &Record<'_>| level_name(r.level())),
+            "msg" => PushFnValue(|r: &Record<'_>, ser| ser.emit(r.msg())),
+            "service" => "codexd",
+            "version" => VERSION,
+        ))
+        .build()
+}
+
+/// Builds the root logger for the configured format and level.
+pub fn root(cfg: &Log) -> (Logger, LogGuard) {
+    let level = filter_level(cfg.level);
+    let (async_drain, guard) = match cfg.format {
+        LogFormat::Json => build_async(json_drain(std::io::stdout())),
+        LogFormat::Pretty => build_async(Pretty),
+    };
+    let drain = LevelFilter::new(async_drain, level).fuse();
+    (Logger::root(drain, o!()), LogGuard(Some(guard)))
+}
+
+fn build_async<D>(d: D) -> (slog_async::Async, slog_async::AsyncGuard)
+where
+    D: Drain<Ok = (), Err = std::io::Error> + Send + 'static,
+{
+    slog_async::Async::new(d.fuse())
+        .chan_size(16_384)
+        .overflow_strategy(slog_async::OverflowStrategy::Block)
+        .thread_name("codexd-log".into())
+        .build_with_guard()
+}
+
+/// A synchronous JSON logger for the last words of a dying process.
+pub fn sync_logger() -> Logger {
+    Logger::root(Mutex::new(json_drain(std::io::stdout())).fuse(), o!())
+}
+
+/// Installs a panic hook that writes one final JSON line (release builds then abort).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        // Only static messages are recorded: a formatted panic message could carry data.
+        let error = info
+            .payload()
+            .downcast_ref::<&'static str>()
+            .copied()
+            .unwrap_or("panic");
+        let event = Event::Runtime(RuntimeEvent::PanicOccurred { location, error });
+        codexd_actors::bus::stamp(&sync_logger(), event);
+    }));
+}
+
+/// Human-readable lines: `ts level component event msg key=value ...`.
+struct Pretty;
+
+struct PrettyKv(String);
+
+impl Serializer for PrettyKv {
+    fn emit_arguments(&mut self, key: Key, val: &std::fmt::Arguments<'_>) -> slog::Result {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, " {key}={val}");
+        Ok(())
+    }
+}
+
+impl Drain for Pretty {
+    type Ok = ();
+    type Err = std::io::Error;
+    fn log(&self, r: &Record<'_>, values: &OwnedKVList) -> Result<(), std::io::Error> {
+        let mut kv = PrettyKv(String::new());
+        let _ = r.kv().serialize(r, &mut kv);
+        let _ = values.serialize(r, &mut kv);
+        let line = format!(
+            "{} {:5} {}{}\n",
+            clock::now_rfc3339(),
+            level_name(r.level()),
+            r.msg(),
+            kv.0
+        );
+        std::io::stdout().lock().write_all(line.as_bytes())
+    }
+}
