@@ -1,4 +1,4 @@
-//! The shutdown sequence, each phase bounded and logged: readiness off → stop accepting →
+//! The shutdown sequence, each phase bounded and logged: readiness off → stop accepting work →
 //! drain in-flight streams → stop workers (SIGTERM, grace, SIGKILL) → flush telemetry.
 
 use actix::Addr;
@@ -55,10 +55,9 @@ pub async fn run(plan: Plan) {
     phase(bus, ShutdownPhase::ReadinessOff, async { false }).await;
     phase(bus, ShutdownPhase::StopAccepting, async {
         plan.draining.store(true, Ordering::SeqCst);
+        // Listeners stay open so probes keep answering (`/readyz` says `draining`); new API
+        // requests are refused with 503 until the listeners close after the drain.
         plan.supervisor.do_send(BeginDrain);
-        for s in &plan.servers {
-            s.pause().await;
-        }
         false
     })
     .await;

@@ -107,6 +107,7 @@ pub struct Backoff {
     pub stable_after_ms: u64,
     pub max_restarts: u32,
     pub window_ms: u64,
+    pub jitter: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -260,6 +261,7 @@ impl Default for Backoff {
             stable_after_ms: 60_000,
             max_restarts: 5,
             window_ms: 60_000,
+            jitter: true,
         }
     }
 }

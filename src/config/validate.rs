@@ -28,6 +28,7 @@ pub fn backoff_policy(c: &Config) -> Result<BackoffPolicy, ConfigError> {
         b.max_restarts,
         Duration::from_millis(b.window_ms),
     )
+    .map(|p| if b.jitter { p } else { p.without_jitter() })
     .map_err(|e| ConfigError::new(format!("workers.backoff.{}", e.key), e.reason))
 }
 

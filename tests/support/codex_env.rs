@@ -97,10 +97,10 @@ pub fn fresh_codex_home_in(root: &Path, label: &str) -> io::Result<PathBuf> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let dir = root.join("target").join("codex-home").join(format!(
-        "{label}-{}-{n}-{nanos}",
-        std::process::id()
-    ));
+    let dir = root
+        .join("target")
+        .join("codex-home")
+        .join(format!("{label}-{}-{n}-{nanos}", std::process::id()));
     let temp = std::env::temp_dir();
     if dir.starts_with(&temp) || dir.starts_with("/tmp") {
         return Err(io::Error::other(format!(
@@ -222,6 +222,17 @@ impl WorkerCommand {
         self.args.push("-c".to_owned());
         self.args.push(key_value.to_owned());
         self
+    }
+
+    /// A `std::process::Command` with piped stdio.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
     }
 
     /// A `tokio::process::Command` with piped stdio, killed on drop.

@@ -8,7 +8,8 @@
 //! or a stream that sends some deltas and then stays open until the client closes it.
 //! OTLP/HTTP exports (`POST /v1/traces`, `/v1/metrics`, `/v1/logs`) are accepted too, so the
 //! mock doubles as a trace collector; `GET .../models` answers an empty list; anything else
-//! gets a JSON 404.
+//! gets a JSON 404. Waiting helpers come in a blocking form (`wait_*`, for plain `#[test]`s)
+//! and an async form (`wait_*_async`, needs a tokio runtime with time enabled).
 //!
 //! Observed with Codex 0.171.0: a plain turn makes exactly one `POST /v1/responses` and no
 //! other request; on `turn/interrupt` Codex closes the TCP connection of the open stream.
@@ -17,9 +18,9 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -274,7 +275,11 @@ impl RecordedRequest {
 
     /// `reasoning.effort` of a Responses-API request body.
     pub fn reasoning_effort(&self) -> Option<&str> {
-        self.body.as_ref()?.get("reasoning")?.get("effort")?.as_str()
+        self.body
+            .as_ref()?
+            .get("reasoning")?
+            .get("effort")?
+            .as_str()
     }
 
     /// Whether any `input[].content[].text` of a Responses-API body contains `needle`.
@@ -306,7 +311,9 @@ struct Inner {
 
 struct Shared {
     inner: Mutex<Inner>,
-    /// Bumped on every state change; waiters re-check their condition.
+    /// Notified on every state change; blocking waiters re-check their condition.
+    changed: Condvar,
+    /// Bumped on every state change; async waiters re-check their condition.
     version: watch::Sender<u64>,
 }
 
@@ -316,6 +323,7 @@ impl Shared {
     }
 
     fn bump(&self) {
+        self.changed.notify_all();
         self.version.send_modify(|v| *v = v.wrapping_add(1));
     }
 
@@ -360,6 +368,7 @@ impl MockProvider {
                 requests: Vec::new(),
                 streams: Vec::new(),
             }),
+            changed: Condvar::new(),
             version,
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
@@ -446,64 +455,101 @@ impl MockProvider {
             .count()
     }
 
-    /// Waits until at least `n` `POST .../responses` requests arrived; `None` on timeout.
-    pub async fn wait_for_response_requests(
+    /// Blocks until at least `n` `POST .../responses` requests arrived; `None` on timeout.
+    pub fn wait_for_response_requests(
         &self,
         n: usize,
         timeout: Duration,
     ) -> Option<Vec<RecordedRequest>> {
-        self.wait_until(timeout, |inner| {
-            let found: Vec<RecordedRequest> = inner
-                .requests
-                .iter()
-                .filter(|r| r.response_index.is_some())
-                .cloned()
-                .collect();
-            (found.len() >= n).then_some(found)
-        })
-        .await
+        self.wait_blocking(timeout, |inner| response_requests_if(inner, n))
     }
 
-    /// Waits for the first request to exactly this path; `None` on timeout.
-    pub async fn wait_for_request_to(
+    /// Async form of [`MockProvider::wait_for_response_requests`].
+    pub async fn wait_for_response_requests_async(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Option<Vec<RecordedRequest>> {
+        self.wait_async(timeout, |inner| response_requests_if(inner, n))
+            .await
+    }
+
+    /// Blocks until the first request to exactly this path arrived; `None` on timeout.
+    pub fn wait_for_request_to(&self, path: &str, timeout: Duration) -> Option<RecordedRequest> {
+        self.wait_blocking(timeout, |inner| first_request_to(inner, path))
+    }
+
+    /// Async form of [`MockProvider::wait_for_request_to`].
+    pub async fn wait_for_request_to_async(
         &self,
         path: &str,
         timeout: Duration,
     ) -> Option<RecordedRequest> {
-        self.wait_until(timeout, |inner| {
-            inner.requests.iter().find(|r| r.path == path).cloned()
-        })
-        .await
+        self.wait_async(timeout, |inner| first_request_to(inner, path))
+            .await
     }
 
-    /// Waits until the answer to the `response_index`-th `POST .../responses` is no longer
+    /// Blocks until the answer to the `response_index`-th `POST .../responses` is no longer
     /// open; returns its final state, `None` on timeout.
-    pub async fn wait_stream_done(
+    pub fn wait_stream_done(
         &self,
         response_index: usize,
         timeout: Duration,
     ) -> Option<StreamState> {
-        self.wait_until(timeout, |inner| {
-            inner
-                .streams
-                .get(response_index)
-                .copied()
-                .filter(|s| *s != StreamState::Open)
-        })
-        .await
+        self.wait_blocking(timeout, |inner| stream_done(inner, response_index))
+    }
+
+    /// Async form of [`MockProvider::wait_stream_done`].
+    pub async fn wait_stream_done_async(
+        &self,
+        response_index: usize,
+        timeout: Duration,
+    ) -> Option<StreamState> {
+        self.wait_async(timeout, |inner| stream_done(inner, response_index))
+            .await
     }
 
     /// Whether the client closed the `response_index`-th response stream before it was
-    /// complete, waiting up to `timeout` for it to happen.
-    pub async fn wait_stream_closed_by_client(
+    /// complete, blocking up to `timeout` for the stream to end.
+    pub fn wait_stream_closed_by_client(&self, response_index: usize, timeout: Duration) -> bool {
+        self.wait_stream_done(response_index, timeout) == Some(StreamState::ClosedByClient)
+    }
+
+    /// Async form of [`MockProvider::wait_stream_closed_by_client`].
+    pub async fn wait_stream_closed_by_client_async(
         &self,
         response_index: usize,
         timeout: Duration,
     ) -> bool {
-        self.wait_stream_done(response_index, timeout).await == Some(StreamState::ClosedByClient)
+        self.wait_stream_done_async(response_index, timeout).await
+            == Some(StreamState::ClosedByClient)
     }
 
-    async fn wait_until<T>(
+    fn wait_blocking<T>(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&Inner) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.shared.lock();
+        loop {
+            if let Some(found) = check(&inner) {
+                return Some(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            inner = self
+                .shared
+                .changed
+                .wait_timeout(inner, left)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    async fn wait_async<T>(
         &self,
         timeout: Duration,
         mut check: impl FnMut(&Inner) -> Option<T>,
@@ -525,6 +571,28 @@ impl MockProvider {
         };
         tokio::time::timeout(timeout, wait).await.ok().flatten()
     }
+}
+
+fn response_requests_if(inner: &Inner, n: usize) -> Option<Vec<RecordedRequest>> {
+    let found: Vec<RecordedRequest> = inner
+        .requests
+        .iter()
+        .filter(|r| r.response_index.is_some())
+        .cloned()
+        .collect();
+    (found.len() >= n).then_some(found)
+}
+
+fn first_request_to(inner: &Inner, path: &str) -> Option<RecordedRequest> {
+    inner.requests.iter().find(|r| r.path == path).cloned()
+}
+
+fn stream_done(inner: &Inner, response_index: usize) -> Option<StreamState> {
+    inner
+        .streams
+        .get(response_index)
+        .copied()
+        .filter(|s| *s != StreamState::Open)
 }
 
 impl Drop for MockProvider {
@@ -681,9 +749,7 @@ impl Conn {
         if chunked {
             request.body = self.read_chunked_body().await?;
         } else if let Some(len) = request.header("content-length") {
-            let len: usize = len
-                .parse()
-                .map_err(|_| bad_input("bad content-length"))?;
+            let len: usize = len.parse().map_err(|_| bad_input("bad content-length"))?;
             if len > MAX_BODY_BYTES {
                 return Err(bad_input("body too large"));
             }
@@ -721,6 +787,9 @@ impl Conn {
                 .read_exact_bytes(size + 2)
                 .await?
                 .ok_or_else(|| bad_input("eof in chunk"))?;
+            if !data.ends_with(b"\r\n") {
+                return Err(bad_input("chunk not followed by CRLF"));
+            }
             body.extend_from_slice(&data[..size]);
         }
     }
@@ -740,7 +809,10 @@ impl Conn {
 
     /// Writes one SSE event as an HTTP chunk.
     async fn write_event(&mut self, event: Value) -> io::Result<()> {
-        let kind = event.get("type").and_then(Value::as_str).unwrap_or("message");
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("message");
         let frame = format!("event: {kind}\ndata: {event}\n\n");
         self.write_chunk(frame.as_bytes()).await
     }
@@ -784,8 +856,13 @@ async fn serve_connection(mut conn: Conn, shared: Arc<Shared>) {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(_) => {
-                let _ = write_json(&mut conn, 400, &[], &json!({"error": {"message": "bad request"}}))
-                    .await;
+                let _ = write_json(
+                    &mut conn,
+                    400,
+                    &[],
+                    &json!({"error": {"message": "bad request"}}),
+                )
+                .await;
                 return;
             }
         };
@@ -921,8 +998,16 @@ async fn answer_responses(
             chunk_delay,
         } => {
             write_sse_head(conn, k).await?;
-            write_deltas(conn, &response_id, &item_id, model, &chunks, first_delay, chunk_delay)
-                .await?;
+            write_deltas(
+                conn,
+                &response_id,
+                &item_id,
+                model,
+                &chunks,
+                first_delay,
+                chunk_delay,
+            )
+            .await?;
             let text: String = chunks.concat();
             conn.write_event(json!({
                 "type": "response.output_item.done",
@@ -956,8 +1041,16 @@ async fn answer_responses(
             chunk_delay,
         } => {
             write_sse_head(conn, k).await?;
-            write_deltas(conn, &response_id, &item_id, model, &chunks, first_delay, chunk_delay)
-                .await?;
+            write_deltas(
+                conn,
+                &response_id,
+                &item_id,
+                model,
+                &chunks,
+                first_delay,
+                chunk_delay,
+            )
+            .await?;
             conn.hold_until_client_closes().await;
             Ok(Outcome::ClientClosed)
         }
@@ -1022,16 +1115,21 @@ async fn write_deltas(
 
 /// Answers anything that is not `POST .../responses`.
 async fn answer_other(conn: &mut Conn, method: &str, path: &str) -> io::Result<()> {
-    let is_otlp = method == "POST"
-        && matches!(path, "/v1/traces" | "/v1/metrics" | "/v1/logs");
+    let is_otlp = method == "POST" && matches!(path, "/v1/traces" | "/v1/metrics" | "/v1/logs");
     if is_otlp {
         // An empty protobuf message is a valid (fully successful) Export*ServiceResponse.
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         return conn.write_all(head.as_bytes()).await;
     }
     if method == "GET" && path.ends_with("/models") {
-        return write_json(conn, 200, &[], &json!({"object": "list", "data": [], "models": []}))
-            .await;
+        return write_json(
+            conn,
+            200,
+            &[],
+            &json!({"object": "list", "data": [], "models": []}),
+        )
+        .await;
     }
     write_json(
         conn,

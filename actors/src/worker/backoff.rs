@@ -13,6 +13,7 @@ pub struct BackoffPolicy {
     stable_after: Duration,
     max_restarts: u32,
     window: Duration,
+    jitter: bool,
 }
 
 /// Why a policy was rejected; names the config key that is wrong.
@@ -55,7 +56,15 @@ impl BackoffPolicy {
             stable_after,
             max_restarts,
             window,
+            jitter: true,
         })
+    }
+
+    /// Turns jitter off (delays are then exactly the ceilings): for tests and operators who
+    /// want predictable restarts.
+    pub fn without_jitter(mut self) -> Self {
+        self.jitter = false;
+        self
     }
 
     /// The ceiling for the `attempt`-th consecutive restart (0-based), before jitter.
@@ -74,6 +83,9 @@ impl BackoffPolicy {
     pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
         let ceiling = self.ceiling(attempt);
         let span = ceiling.saturating_sub(self.initial).as_secs_f64();
+        if !self.jitter {
+            return ceiling;
+        }
         let unit = if unit.is_finite() {
             unit.clamp(0.0, 1.0)
         } else {
@@ -206,6 +218,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.key, "initial_ms");
+    }
+
+    #[test]
+    fn without_jitter_delays_are_the_ceilings() {
+        let p = policy().without_jitter();
+        let delays: Vec<u64> = (0..4).map(|a| p.delay(a, 0.3).as_millis() as u64).collect();
+        assert_eq!(delays, vec![100, 200, 400, 800]);
     }
 
     #[test]

@@ -531,6 +531,10 @@ impl Actor for WorkerConnection {
 
 impl StreamHandler<Frame> for WorkerConnection {
     fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
+        // Once the worker is condemned, nothing more it says is trusted.
+        if self.failure.is_some() {
+            return;
+        }
         let line = match frame {
             Frame::Line(l) => l,
             Frame::TooLong(n) => return self.on_protocol_error(ProtocolErrorKind::LineTooLong, n),
