@@ -1,4 +1,11 @@
 //! The integration tests: every test drives the real `codexd` binary over real sockets.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 mod support;
 

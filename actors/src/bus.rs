@@ -169,9 +169,9 @@ struct Line<'a> {
 impl KV for Line<'_> {
     fn serialize(&self, record: &Record<'_>, s: &mut dyn Serializer) -> slog::Result {
         self.event.serialize(record, s)?;
-        s.emit_str("event".into(), self.name)?;
-        s.emit_str("component".into(), self.component)?;
-        s.emit_u64("seq".into(), self.seq)
+        s.emit_str("event", self.name)?;
+        s.emit_str("component", self.component)?;
+        s.emit_u64("seq", self.seq)
     }
 }
 

@@ -57,6 +57,9 @@ pub enum RuntimeEvent {
 #[derive(Debug, Clone)]
 pub struct RequestSummary {
     pub ids: ReqIds,
+    /// The inbound `traceparent`'s span id (the server span's parent), if any.
+    pub parent_span_id: Option<String>,
+    pub sampled: bool,
     pub method: Method,
     pub route: Route,
     pub status: u16,
@@ -89,6 +92,12 @@ pub enum HttpEvent {
 #[derive(Debug, Clone)]
 pub struct StreamSummary {
     pub ids: ReqIds,
+    pub chat_span_id: String,
+    pub sampled: bool,
+    pub stream: bool,
+    pub codex_model: String,
+    /// Low-cardinality error type for the span status, when the stream failed.
+    pub error_type: Option<&'static str>,
     pub route: Route,
     pub model: String,
     pub slot: usize,
@@ -199,6 +208,11 @@ pub enum WorkerEvent {
     WorkerRpcCompleted {
         slot: usize,
         ids: Option<ReqIds>,
+        /// The `chat {model}` span the request belongs to (the RPC span's parent).
+        parent_span_id: Option<String>,
+        sampled: bool,
+        rpc_id: u64,
+        error_code: Option<i64>,
         method: RpcMethod,
         outcome: RpcOutcome,
         duration_ms: f64,
@@ -483,29 +497,29 @@ pub const CATALOGUE: &[&str] = &[
 
 fn opt_str(s: &mut dyn Serializer, key: &'static str, v: &Option<String>) -> slog::Result {
     match v {
-        Some(v) => s.emit_str(key.into(), v),
+        Some(v) => s.emit_str(key, v),
         None => Ok(()),
     }
 }
 
 fn opt_i32(s: &mut dyn Serializer, key: &'static str, v: Option<i32>) -> slog::Result {
     match v {
-        Some(v) => s.emit_i32(key.into(), v),
-        None => s.emit_none(key.into()),
+        Some(v) => s.emit_i32(key, v),
+        None => s.emit_none(key),
     }
 }
 
 fn usage(s: &mut dyn Serializer, u: &TokenUsage) -> slog::Result {
-    s.emit_u64("input_tokens".into(), u.input)?;
-    s.emit_u64("output_tokens".into(), u.output)?;
-    s.emit_u64("cached_input_tokens".into(), u.cached_input)?;
-    s.emit_u64("reasoning_tokens".into(), u.reasoning)
+    s.emit_u64("input_tokens", u.input)?;
+    s.emit_u64("output_tokens", u.output)?;
+    s.emit_u64("cached_input_tokens", u.cached_input)?;
+    s.emit_u64("reasoning_tokens", u.reasoning)
 }
 
 fn req(s: &mut dyn Serializer, ids: &ReqIds) -> slog::Result {
-    s.emit_str("req_id".into(), &ids.req_id)?;
-    s.emit_str("trace_id".into(), &ids.trace_id)?;
-    s.emit_str("span_id".into(), &ids.span_id)
+    s.emit_str("req_id", &ids.req_id)?;
+    s.emit_str("trace_id", &ids.trace_id)?;
+    s.emit_str("span_id", &ids.span_id)
 }
 
 impl KV for Event {
@@ -520,9 +534,9 @@ impl KV for Event {
                 reason,
                 ready_workers,
             }) => {
-                s.emit_bool("ready".into(), *ready)?;
-                s.emit_str("reason".into(), reason.as_str())?;
-                s.emit_u32("ready_workers".into(), *ready_workers)
+                s.emit_bool("ready", *ready)?;
+                s.emit_str("reason", reason.as_str())?;
+                s.emit_u32("ready_workers", *ready_workers)
             }
         }
     }
@@ -531,40 +545,40 @@ impl KV for Event {
 fn runtime_fields(e: &RuntimeEvent, s: &mut dyn Serializer) -> slog::Result {
     match e {
         RuntimeEvent::DaemonStarted { workers, pid } => {
-            s.emit_u32("workers".into(), *workers)?;
-            s.emit_u32("pid".into(), *pid)
+            s.emit_u32("workers", *workers)?;
+            s.emit_u32("pid", *pid)
         }
         RuntimeEvent::ListenerBound { role, addr } => {
-            s.emit_str("role".into(), role)?;
-            s.emit_str("addr".into(), addr)
+            s.emit_str("role", role)?;
+            s.emit_str("addr", addr)
         }
-        RuntimeEvent::ShutdownPhaseStarted { phase } => s.emit_str("phase".into(), phase.as_str()),
+        RuntimeEvent::ShutdownPhaseStarted { phase } => s.emit_str("phase", phase.as_str()),
         RuntimeEvent::ShutdownPhaseCompleted {
             phase,
             duration_ms,
             timed_out,
         } => {
-            s.emit_str("phase".into(), phase.as_str())?;
-            s.emit_u64("duration_ms".into(), *duration_ms)?;
-            s.emit_bool("timed_out".into(), *timed_out)
+            s.emit_str("phase", phase.as_str())?;
+            s.emit_u64("duration_ms", *duration_ms)?;
+            s.emit_bool("timed_out", *timed_out)
         }
         RuntimeEvent::ShutdownForced => Ok(()),
-        RuntimeEvent::DaemonStopped { uptime_ms } => s.emit_u64("uptime_ms".into(), *uptime_ms),
+        RuntimeEvent::DaemonStopped { uptime_ms } => s.emit_u64("uptime_ms", *uptime_ms),
         RuntimeEvent::StartupFailed { error, error_code } => {
-            s.emit_str("error".into(), error)?;
-            s.emit_str("error_code".into(), error_code)
+            s.emit_str("error", error)?;
+            s.emit_str("error_code", error_code)
         }
         RuntimeEvent::PanicOccurred { location, error } => {
-            s.emit_str("location".into(), location)?;
-            s.emit_str("error".into(), error)?;
-            s.emit_str("error_code".into(), "panic")
+            s.emit_str("location", location)?;
+            s.emit_str("error", error)?;
+            s.emit_str("error_code", "panic")
         }
         RuntimeEvent::BusEventsDropped {
             subscriber,
             dropped,
         } => {
-            s.emit_str("subscriber".into(), subscriber)?;
-            s.emit_u64("dropped".into(), *dropped)
+            s.emit_str("subscriber", subscriber)?;
+            s.emit_u64("dropped", *dropped)
         }
     }
 }
@@ -573,29 +587,29 @@ fn http_fields(e: &HttpEvent, s: &mut dyn Serializer) -> slog::Result {
     match e {
         HttpEvent::RequestReceived { ids, method, route } => {
             req(s, ids)?;
-            s.emit_str("method".into(), method.as_str())?;
-            s.emit_str("route".into(), route.as_str())
+            s.emit_str("method", method.as_str())?;
+            s.emit_str("route", route.as_str())
         }
         HttpEvent::RequestCompleted(r) => {
             req(s, &r.ids)?;
-            s.emit_str("method".into(), r.method.as_str())?;
-            s.emit_str("route".into(), r.route.as_str())?;
-            s.emit_u16("status".into(), r.status)?;
-            s.emit_f64("duration_ms".into(), round3(r.duration_ms))?;
-            s.emit_f64("upstream_wait_ms".into(), round3(r.upstream_wait_ms))?;
-            s.emit_u64("bytes_out".into(), r.bytes_out)?;
-            s.emit_bool("stream".into(), r.stream)?;
-            s.emit_str("outcome".into(), r.outcome.as_str())?;
+            s.emit_str("method", r.method.as_str())?;
+            s.emit_str("route", r.route.as_str())?;
+            s.emit_u16("status", r.status)?;
+            s.emit_f64("duration_ms", round3(r.duration_ms))?;
+            s.emit_f64("upstream_wait_ms", round3(r.upstream_wait_ms))?;
+            s.emit_u64("bytes_out", r.bytes_out)?;
+            s.emit_bool("stream", r.stream)?;
+            s.emit_str("outcome", r.outcome.as_str())?;
             opt_str(s, "model", &r.model)?;
             opt_str(s, "user_agent", &r.user_agent)?;
             if let Some(code) = r.error_code {
-                s.emit_str("error_code".into(), code)?;
+                s.emit_str("error_code", code)?;
             }
             opt_str(s, "error", &r.error)
         }
         HttpEvent::AdmissionRejected { ids, reason } => {
             req(s, ids)?;
-            s.emit_str("reason".into(), reason.as_str())
+            s.emit_str("reason", reason.as_str())
         }
     }
 }
@@ -611,11 +625,11 @@ fn stream_fields(e: &StreamEvent, s: &mut dyn Serializer) -> slog::Result {
             queue_wait_ms,
         } => {
             req(s, ids)?;
-            s.emit_str("route".into(), route.as_str())?;
-            s.emit_str("model".into(), model)?;
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_bool("stream".into(), *stream)?;
-            s.emit_f64("queue_wait_ms".into(), round3(*queue_wait_ms))
+            s.emit_str("route", route.as_str())?;
+            s.emit_str("model", model)?;
+            s.emit_usize("worker", *slot)?;
+            s.emit_bool("stream", *stream)?;
+            s.emit_f64("queue_wait_ms", round3(*queue_wait_ms))
         }
         StreamEvent::TurnStarted {
             ids,
@@ -624,9 +638,9 @@ fn stream_fields(e: &StreamEvent, s: &mut dyn Serializer) -> slog::Result {
             turn_id,
         } => {
             req(s, ids)?;
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_str("thread_id".into(), thread_id)?;
-            s.emit_str("turn_id".into(), turn_id)
+            s.emit_usize("worker", *slot)?;
+            s.emit_str("thread_id", thread_id)?;
+            s.emit_str("turn_id", turn_id)
         }
         StreamEvent::FirstTokenReceived {
             ids,
@@ -635,36 +649,36 @@ fn stream_fields(e: &StreamEvent, s: &mut dyn Serializer) -> slog::Result {
             ttft_ms,
         } => {
             req(s, ids)?;
-            s.emit_str("route".into(), route.as_str())?;
-            s.emit_str("model".into(), model)?;
-            s.emit_f64("ttft_ms".into(), round3(*ttft_ms))
+            s.emit_str("route", route.as_str())?;
+            s.emit_str("model", model)?;
+            s.emit_f64("ttft_ms", round3(*ttft_ms))
         }
         StreamEvent::UpstreamErrorReceived { ids, slot, kind } => {
             req(s, ids)?;
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_str("error_code".into(), kind.as_str())
+            s.emit_usize("worker", *slot)?;
+            s.emit_str("error_code", kind.as_str())
         }
         StreamEvent::TurnInterruptSent { ids, slot, cause } => {
             req(s, ids)?;
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_str("cause".into(), cause.as_str())
+            s.emit_usize("worker", *slot)?;
+            s.emit_str("cause", cause.as_str())
         }
         StreamEvent::TurnInterruptConfirmed { ids, slot } => {
             req(s, ids)?;
-            s.emit_usize("worker".into(), *slot)
+            s.emit_usize("worker", *slot)
         }
         StreamEvent::StreamEnded(x) => {
             req(s, &x.ids)?;
-            s.emit_str("route".into(), x.route.as_str())?;
-            s.emit_str("model".into(), &x.model)?;
-            s.emit_usize("worker".into(), x.slot)?;
-            s.emit_str("outcome".into(), x.outcome.as_str())?;
-            s.emit_f64("duration_ms".into(), round3(x.duration_ms))?;
+            s.emit_str("route", x.route.as_str())?;
+            s.emit_str("model", &x.model)?;
+            s.emit_usize("worker", x.slot)?;
+            s.emit_str("outcome", x.outcome.as_str())?;
+            s.emit_f64("duration_ms", round3(x.duration_ms))?;
             match x.ttft_ms {
-                Some(t) => s.emit_f64("ttft_ms".into(), round3(t))?,
-                None => s.emit_none("ttft_ms".into())?,
+                Some(t) => s.emit_f64("ttft_ms", round3(t))?,
+                None => s.emit_none("ttft_ms")?,
             }
-            s.emit_u64("chunks".into(), x.chunks)?;
+            s.emit_u64("chunks", x.chunks)?;
             usage(s, &x.usage)
         }
     }
@@ -677,28 +691,28 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             pid,
             generation,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("worker_pid".into(), *pid)?;
-            s.emit_u64("generation".into(), *generation)
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("worker_pid", *pid)?;
+            s.emit_u64("generation", *generation)
         }
         WorkerEvent::WorkerSpawnFailed { slot, error } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_str("error".into(), error)?;
-            s.emit_str("error_code".into(), "spawn_failed")
+            s.emit_usize("worker", *slot)?;
+            s.emit_str("error", error)?;
+            s.emit_str("error_code", "spawn_failed")
         }
         WorkerEvent::WorkerReady {
             slot,
             pid,
             handshake_ms,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("worker_pid".into(), *pid)?;
-            s.emit_f64("handshake_ms".into(), round3(*handshake_ms))
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("worker_pid", *pid)?;
+            s.emit_f64("handshake_ms", round3(*handshake_ms))
         }
         WorkerEvent::WorkerStateChanged { slot, from, to } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_str("from".into(), from.as_str())?;
-            s.emit_str("to".into(), to.as_str())
+            s.emit_usize("worker", *slot)?;
+            s.emit_str("from", from.as_str())?;
+            s.emit_str("to", to.as_str())
         }
         WorkerEvent::WorkerExited {
             slot,
@@ -709,13 +723,13 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             uptime_ms,
             expected,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("worker_pid".into(), *pid)?;
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("worker_pid", *pid)?;
             opt_i32(s, "exit_code", *code)?;
             opt_i32(s, "signal", *signal)?;
-            s.emit_str("reason".into(), reason.as_str())?;
-            s.emit_u64("uptime_ms".into(), *uptime_ms)?;
-            s.emit_bool("expected".into(), *expected)
+            s.emit_str("reason", reason.as_str())?;
+            s.emit_u64("uptime_ms", *uptime_ms)?;
+            s.emit_bool("expected", *expected)
         }
         WorkerEvent::RestartScheduled {
             slot,
@@ -723,10 +737,10 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             delay_ms,
             reason,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("attempt".into(), *attempt)?;
-            s.emit_u64("delay_ms".into(), *delay_ms)?;
-            s.emit_str("reason".into(), reason.as_str())
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("attempt", *attempt)?;
+            s.emit_u64("delay_ms", *delay_ms)?;
+            s.emit_str("reason", reason.as_str())
         }
         WorkerEvent::RestartsExhausted {
             slot,
@@ -734,20 +748,20 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             window_ms,
             retry_in_ms,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("restarts".into(), *restarts)?;
-            s.emit_u64("window_ms".into(), *window_ms)?;
-            s.emit_u64("retry_in_ms".into(), *retry_in_ms)
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("restarts", *restarts)?;
+            s.emit_u64("window_ms", *window_ms)?;
+            s.emit_u64("retry_in_ms", *retry_in_ms)
         }
         WorkerEvent::WorkerUnresponsive {
             slot,
             pid,
             waited_ms,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("worker_pid".into(), *pid)?;
-            s.emit_u64("waited_ms".into(), *waited_ms)?;
-            s.emit_str("error_code".into(), "ping_timeout")
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("worker_pid", *pid)?;
+            s.emit_u64("waited_ms", *waited_ms)?;
+            s.emit_str("error_code", "ping_timeout")
         }
         WorkerEvent::WorkerProtocolError {
             slot,
@@ -755,15 +769,15 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             kind,
             line_bytes,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("worker_pid".into(), *pid)?;
-            s.emit_str("error_code".into(), kind.as_str())?;
-            s.emit_u64("line_bytes".into(), *line_bytes)
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("worker_pid", *pid)?;
+            s.emit_str("error_code", kind.as_str())?;
+            s.emit_u64("line_bytes", *line_bytes)
         }
         WorkerEvent::WorkerStderrObserved { slot, lines, bytes } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u64("lines".into(), *lines)?;
-            s.emit_u64("stderr_bytes".into(), *bytes)
+            s.emit_usize("worker", *slot)?;
+            s.emit_u64("lines", *lines)?;
+            s.emit_u64("stderr_bytes", *bytes)
         }
         WorkerEvent::WorkerRpcCompleted {
             slot,
@@ -771,14 +785,15 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             method,
             outcome,
             duration_ms,
+            ..
         } => {
-            s.emit_usize("worker".into(), *slot)?;
+            s.emit_usize("worker", *slot)?;
             if let Some(ids) = ids {
                 req(s, ids)?;
             }
-            s.emit_str("method".into(), method.as_str())?;
-            s.emit_str("outcome".into(), outcome.as_str())?;
-            s.emit_f64("duration_ms".into(), round3(*duration_ms))
+            s.emit_str("method", method.as_str())?;
+            s.emit_str("outcome", outcome.as_str())?;
+            s.emit_f64("duration_ms", round3(*duration_ms))
         }
         WorkerEvent::ServerRequestAnswered {
             slot,
@@ -786,30 +801,30 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             kind,
             answer,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
+            s.emit_usize("worker", *slot)?;
             if let Some(ids) = ids {
                 req(s, ids)?;
             }
-            s.emit_str("kind".into(), kind.as_str())?;
-            s.emit_str("answer".into(), answer.as_str())
+            s.emit_str("kind", kind.as_str())?;
+            s.emit_str("answer", answer.as_str())
         }
         WorkerEvent::LeaseGranted {
             slot,
             ids,
             in_flight,
         } => {
-            s.emit_usize("worker".into(), *slot)?;
+            s.emit_usize("worker", *slot)?;
             req(s, ids)?;
-            s.emit_u32("in_flight".into(), *in_flight)
+            s.emit_u32("in_flight", *in_flight)
         }
         WorkerEvent::LeaseReleased { slot, in_flight } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("in_flight".into(), *in_flight)
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("in_flight", *in_flight)
         }
         WorkerEvent::WorkerStopped { slot, pid, forced } => {
-            s.emit_usize("worker".into(), *slot)?;
-            s.emit_u32("worker_pid".into(), *pid)?;
-            s.emit_bool("forced".into(), *forced)
+            s.emit_usize("worker", *slot)?;
+            s.emit_u32("worker_pid", *pid)?;
+            s.emit_bool("forced", *forced)
         }
     }
 }

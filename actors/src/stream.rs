@@ -222,8 +222,23 @@ impl UpstreamStream {
             None => {}
         }
         let accepted = self.request.accepted_at;
+        let error_type = failure.map(|f| match f {
+            StreamFailure::Upstream(kind) => kind.as_str(),
+            StreamFailure::WorkerError => "worker_error",
+            StreamFailure::WorkerLost => "worker_lost",
+            StreamFailure::FirstTokenTimeout => "timeout_first_token",
+            StreamFailure::IdleTimeout => "timeout_idle",
+            StreamFailure::Shutdown => "shutdown",
+        });
+        let error_type =
+            error_type.or((outcome != StreamOutcome::Completed).then_some(outcome.as_str()));
         self.emit(StreamEvent::StreamEnded(Box::new(StreamSummary {
             ids: self.request.ctx.ids.clone(),
+            chat_span_id: self.request.ctx.chat_span_id.clone(),
+            sampled: self.request.ctx.sampled,
+            stream: self.request.stream,
+            codex_model: self.request.codex_model.clone(),
+            error_type,
             route: self.request.route,
             model: self.request.model_id.clone(),
             slot: self.slot(),

@@ -16,6 +16,9 @@ pub struct ReqIds {
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     pub ids: ReqIds,
+    /// The span id of the `chat {model}` span; the worker's spans become its children.
+    pub chat_span_id: String,
+    pub sampled: bool,
     /// W3C `traceparent` of the span that owns the turn, forwarded to the worker.
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,

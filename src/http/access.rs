@@ -23,6 +23,7 @@ use std::time::Instant;
 pub struct RequestFacts {
     pub ids: ReqIds,
     pub sampled: bool,
+    pub parent_span_id: Option<String>,
     inner: Mutex<FactsInner>,
 }
 
@@ -129,6 +130,8 @@ impl Completion {
             .publish(Event::Http(HttpEvent::RequestCompleted(Box::new(
                 RequestSummary {
                     ids: self.facts.ids.clone(),
+                    parent_span_id: self.facts.parent_span_id.clone(),
+                    sampled: self.facts.sampled,
                     method: self.method,
                     route: self.route,
                     status,
@@ -199,9 +202,9 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
         .and_then(ids::parse_traceparent);
-    let (trace_id, sampled) = match &parent {
-        Some(p) => (p.trace_id.clone(), p.sampled),
-        None => (ids::hex(16), true),
+    let (trace_id, sampled, parent_span_id) = match parent {
+        Some(p) => (p.trace_id, p.sampled, Some(p.parent_span_id)),
+        None => (ids::hex(16), true, None),
     };
     let facts = Arc::new(RequestFacts {
         ids: ReqIds {
@@ -210,6 +213,7 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
             span_id: ids::hex(8),
         },
         sampled,
+        parent_span_id,
         inner: Mutex::default(),
     });
     req.extensions_mut().insert(facts.clone());

@@ -149,6 +149,8 @@ async fn run(
     let turn = TurnRequest {
         ctx: RequestContext {
             ids: facts.ids.clone(),
+            chat_span_id: chat_span.clone(),
+            sampled: facts.sampled,
             traceparent: Some(ids::format_traceparent(
                 &facts.ids.trace_id,
                 &chat_span,

@@ -71,13 +71,19 @@ pub fn install_codex(repo: &Path) -> io::Result<PathBuf> {
     Ok(path)
 }
 
-/// The native Codex binary: `$CODEX_BIN` when set, else installed (once per process) by
-/// `scripts/install-codex.sh`.
+/// The native Codex binary: `$CODEXD_CODEX_BIN` (as exported by `scripts/test-deps.sh`) or
+/// `$CODEX_BIN` when set, else installed (once per process) by `scripts/install-codex.sh`.
 pub fn codex_bin() -> io::Result<PathBuf> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| match std::env::var_os("CODEX_BIN") {
-        Some(bin) if !bin.is_empty() => Ok(PathBuf::from(bin)),
-        _ => install_codex(&repo_root()).map_err(|e| e.to_string()),
+    BIN.get_or_init(|| {
+        let from_env = ["CODEXD_CODEX_BIN", "CODEX_BIN"]
+            .iter()
+            .filter_map(std::env::var_os)
+            .find(|v| !v.is_empty());
+        match from_env {
+            Some(bin) => Ok(PathBuf::from(bin)),
+            None => install_codex(&repo_root()).map_err(|e| e.to_string()),
+        }
     })
     .clone()
     .map_err(io::Error::other)

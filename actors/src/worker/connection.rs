@@ -86,6 +86,7 @@ pub struct StopWorker {
 }
 
 struct Pending {
+    id: u64,
     method: RpcMethod,
     sent_at: Instant,
     turn: Option<u64>,
@@ -183,6 +184,7 @@ impl WorkerConnection {
         self.pending.insert(
             id,
             Pending {
+                id,
                 method,
                 sent_at: Instant::now(),
                 turn,
@@ -203,11 +205,19 @@ impl WorkerConnection {
             .map(|t| t.request.ctx.ids.clone())
     }
 
-    fn rpc_done(&self, p: &Pending, outcome: RpcOutcome) {
+    fn rpc_done(&self, p: &Pending, outcome: RpcOutcome, error_code: Option<i64>) {
+        let ctx = p
+            .turn
+            .and_then(|k| self.turns.get(&k))
+            .map(|t| &t.request.ctx);
         self.bus
             .publish(Event::Worker(WorkerEvent::WorkerRpcCompleted {
                 slot: self.slot,
-                ids: self.ids_of(p.turn),
+                ids: ctx.map(|c| c.ids.clone()),
+                parent_span_id: ctx.map(|c| c.chat_span_id.clone()),
+                sampled: ctx.is_some_and(|c| c.sampled),
+                rpc_id: p.id,
+                error_code,
                 method: p.method,
                 outcome,
                 duration_ms: p.sent_at.elapsed().as_secs_f64() * 1000.0,
@@ -250,14 +260,10 @@ impl WorkerConnection {
         let Some(p) = self.pending.remove(&id) else {
             return;
         };
-        self.rpc_done(
-            &p,
-            if outcome.is_ok() {
-                RpcOutcome::Ok
-            } else {
-                RpcOutcome::Error
-            },
-        );
+        match &outcome {
+            Ok(_) => self.rpc_done(&p, RpcOutcome::Ok, None),
+            Err(e) => self.rpc_done(&p, RpcOutcome::Error, Some(e.code)),
+        }
         match (p.method, outcome) {
             (RpcMethod::Initialize, Ok(_)) => {
                 self.send_line(protocol::encode_notification("initialized"));
@@ -423,7 +429,7 @@ impl WorkerConnection {
             let id = act.request(RpcMethod::AccountRead, json!({}), None);
             ctx.run_later(act.settings.ping_timeout, move |act, _| {
                 if let Some(p) = act.pending.remove(&id) {
-                    act.rpc_done(&p, RpcOutcome::Timeout);
+                    act.rpc_done(&p, RpcOutcome::Timeout, None);
                     act.bus
                         .publish(Event::Worker(WorkerEvent::WorkerUnresponsive {
                             slot: act.slot,
@@ -453,7 +459,7 @@ impl WorkerConnection {
     fn on_exit(&mut self, exit: ExitInfo, ctx: &mut Context<Self>) {
         self.report_stderr();
         for (_, p) in std::mem::take(&mut self.pending) {
-            self.rpc_done(&p, RpcOutcome::WorkerLost);
+            self.rpc_done(&p, RpcOutcome::WorkerLost, None);
         }
         for (_, t) in self.turns.drain() {
             t.sink.do_send(TurnUpdate::WorkerLost);

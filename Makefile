@@ -1,0 +1,27 @@
+# The commands people type. See README.md.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: run test lint bench deps build
+
+## Build and start the daemon with the demo worker on 127.0.0.1:11435 (API key sk-demo).
+run:
+	$(CARGO) build --release --bin codexd
+	./target/release/codexd serve --config config/demo.toml
+
+build:
+	$(CARGO) build --release --bin codexd
+
+## Install what the tests need (Codex CLI, OpenAI SDK, Prometheus), then run every test.
+test: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	source .cache/test-env && $(CARGO) test --workspace --locked
+
+deps:
+	bash scripts/test-deps.sh
+
+## Formatting and clippy with warnings denied.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
