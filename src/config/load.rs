@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_named_with_their_path() {
         let e = load(None, env(&[("CODEXD__WORKERS__BACKOFF__MAXIMUM", "3")])).unwrap_err();
-        assert_eq!(e.key, "workers.backoff");
+        assert_eq!(e.key, "workers.backoff.maximum");
         assert!(e.reason.contains("maximum"), "{e}");
         let e = load(None, env(&[("CODEXD__NOPE__X", "3")])).unwrap_err();
         assert!(e.reason.contains("nope"), "{e}");
