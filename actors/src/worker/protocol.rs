@@ -201,13 +201,10 @@ pub fn classify(method: &str, params: &Value) -> TurnSignal {
 }
 
 fn usage(params: &Value) -> TokenUsage {
-    // `total` accumulates over the thread; `last` is this turn's model call. Threads are
-    // ephemeral (one turn each), so prefer `last` and fall back to `total`.
-    let t = params
-        .pointer("/tokenUsage/last")
-        .filter(|v| v.is_object())
-        .or_else(|| params.pointer("/tokenUsage/total"))
-        .unwrap_or(&Value::Null);
+    // `total` accumulates over the thread and `last` covers only the last model call. Each
+    // thread is ephemeral and runs exactly one turn, so `total` is this turn's usage, tool
+    // loops with several model calls included.
+    let t = params.pointer("/tokenUsage/total").unwrap_or(&Value::Null);
     let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
     let input = n("inputTokens");
     let output = n("outputTokens");
