@@ -1,0 +1,12 @@
+//! codexd as a library: the CLI, configuration, HTTP front end, OpenAI wire types, logging and
+//! runtime wiring. The `codexd` binary is a thin shell over [`cli::run`]; benchmarks link the
+//! same code.
+
+pub mod cli;
+pub mod config;
+pub mod demo_worker;
+pub mod http;
+pub mod logging;
+pub mod runtime;
+pub mod shutdown;
+pub mod wiring;
