@@ -9,4 +9,5 @@ pub mod http;
 pub mod logging;
 pub mod runtime;
 pub mod shutdown;
+pub mod telemetry;
 pub mod wiring;

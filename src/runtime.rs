@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::http::server::{self, Role};
 use crate::http::state::{ApiSettings, AppState};
-use crate::{shutdown, wiring};
+use crate::{shutdown, telemetry, wiring};
 use actix::Actor;
 use codexd_actors::bus::Subscribe;
 use codexd_actors::events::{Event, RuntimeEvent};
@@ -89,6 +89,26 @@ async fn run(config: Config, logger: Logger) -> i32 {
         pid: std::process::id(),
     }));
     let supervisor = WorkerSupervisor::new(supervisor_settings, bus.clone()).start();
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let (trace_settings, sample_ratio) = telemetry::resolve(&config.tracing, &env);
+    let exporter = match trace_settings {
+        Some(ts) => {
+            match telemetry::export::Exporter::start(ts, handles.spans_dropped.clone(), bus.clone())
+            {
+                Ok(e) => Some(Arc::new(e)),
+                Err(e) => return fail(&logger, "tracing_init_failed", e.to_string()),
+            }
+        }
+        None => None,
+    };
+    if let Some(exporter) = &exporter {
+        let recorder = telemetry::recorder::TraceRecorder::new(exporter.clone()).start();
+        bus_addr.do_send(Subscribe {
+            name: "tracing",
+            recipient: recorder.recipient(),
+            required: false,
+        });
+    }
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let streams = StreamSettings {
@@ -105,7 +125,7 @@ async fn run(config: Config, logger: Logger) -> i32 {
         health,
         metrics_actor: collector,
         metrics: handles,
-        api: Arc::new(ApiSettings::from_config(&config)),
+        api: Arc::new(ApiSettings::from_config(&config, sample_ratio)),
         streams: streams.clone(),
         cors_origin: (!config.server.cors_allow_origin.is_empty())
             .then(|| {
@@ -183,6 +203,9 @@ async fn run(config: Config, logger: Logger) -> i32 {
         stop_tx: shutdown_tx,
         drain_timeout: drain,
         stop_timeout: Duration::from_millis(config.workers.stop_grace_ms) + Duration::from_secs(2),
+        exporter,
+        flush_timeout: Duration::from_millis(config.tracing.export_timeout_ms)
+            + Duration::from_secs(1),
     })
     .await;
     bus.publish(Event::Runtime(RuntimeEvent::DaemonStopped {

@@ -24,6 +24,8 @@ pub struct Plan {
     pub stop_tx: tokio::sync::watch::Sender<bool>,
     pub drain_timeout: Duration,
     pub stop_timeout: Duration,
+    pub exporter: Option<Arc<crate::telemetry::export::Exporter>>,
+    pub flush_timeout: Duration,
 }
 
 /// Runs one phase; the future reports whether it timed out.
@@ -87,5 +89,18 @@ pub async fn run(plan: Plan) {
         tokio::time::timeout(plan.stop_timeout, rx).await.is_err()
     })
     .await;
-    phase(bus, ShutdownPhase::FlushTelemetry, async { false }).await;
+    phase(bus, ShutdownPhase::FlushTelemetry, async {
+        // Give the recorder a moment to turn the last events into spans, then flush them.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match plan.exporter.clone() {
+            Some(e) => {
+                let timeout = plan.flush_timeout;
+                !tokio::task::spawn_blocking(move || e.flush(timeout))
+                    .await
+                    .unwrap_or(false)
+            }
+            None => false,
+        }
+    })
+    .await;
 }

@@ -11,5 +11,7 @@ mod support;
 
 mod cli_config;
 mod logs;
+mod real_codex;
 mod shutdown;
 mod supervision;
+mod tracing;

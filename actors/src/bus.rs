@@ -84,6 +84,10 @@ impl Handler<Subscribe> for Bus {
         if msg.required {
             self.required.push(msg.recipient);
         } else {
+            // Expose the drop counter at 0 from the start, so rates work from the first drop.
+            if let Some(c) = &self.dropped {
+                c.with_label_values(&[msg.name]).inc_by(0);
+            }
             self.optional.push(Optional {
                 name: msg.name,
                 recipient: msg.recipient,

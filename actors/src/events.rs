@@ -51,6 +51,10 @@ pub enum RuntimeEvent {
         subscriber: &'static str,
         dropped: u64,
     },
+    SpansDropped {
+        dropped: u64,
+        reason: &'static str,
+    },
 }
 
 /// One HTTP request's summary; `model` is a catalogue id or `other`.
@@ -311,6 +315,9 @@ impl Event {
                     C::Runtime,
                     "bus events dropped",
                 ),
+                RuntimeEvent::SpansDropped { .. } => {
+                    meta("spans_dropped", Warning, C::Tracing, "spans dropped")
+                }
             },
             Event::Http(e) => match e {
                 HttpEvent::RequestReceived { .. } => {
@@ -467,6 +474,7 @@ pub const CATALOGUE: &[&str] = &[
     "startup_failed",
     "panic_occurred",
     "bus_events_dropped",
+    "spans_dropped",
     "request_received",
     "request_completed",
     "admission_rejected",
@@ -579,6 +587,10 @@ fn runtime_fields(e: &RuntimeEvent, s: &mut dyn Serializer) -> slog::Result {
         } => {
             s.emit_str("subscriber", subscriber)?;
             s.emit_u64("dropped", *dropped)
+        }
+        RuntimeEvent::SpansDropped { dropped, reason } => {
+            s.emit_u64("dropped", *dropped)?;
+            s.emit_str("error_code", reason)
         }
     }
 }

@@ -235,7 +235,7 @@ impl Metrics {
             backoff: reg!(GaugeVec::new(
                 Opts::new(
                     "codexd_worker_restart_backoff_seconds",
-                    "The restart delay currently scheduled for the slot (0 when none)."
+                    "The delay before the slot's next scheduled start (0 when none is pending)."
                 ),
                 &["slot"]
             )?),
@@ -301,6 +301,24 @@ impl Metrics {
             self.worker_up.with_label_values(&[s.as_str()]).set(0);
             self.backoff.with_label_values(&[s.as_str()]).set(0.0);
             self.turns_in_flight.with_label_values(&[s.as_str()]).set(0);
+            for reason in RestartReason::ALL {
+                self.restarts
+                    .with_label_values(&[s.as_str(), reason.as_str()])
+                    .inc_by(0);
+            }
+        }
+        for route in Route::ALL.iter().filter(|r| !r.is_operational()) {
+            self.handles
+                .requests_in_flight
+                .with_label_values(&[route.as_str()])
+                .set(0);
+        }
+        for model in &settings.models {
+            for t in TokenType::ALL {
+                self.tokens
+                    .with_label_values(&[model.as_str(), t.as_str()])
+                    .inc_by(0);
+            }
         }
         for r in RejectReason::ALL {
             self.rejected.with_label_values(&[r.as_str()]).inc_by(0);
@@ -458,10 +476,14 @@ impl Metrics {
                     .with_label_values(&[s.as_str()])
                     .set(*delay_ms as f64 / 1000.0);
             }
-            WorkerEvent::RestartsExhausted { slot, .. } => {
+            WorkerEvent::RestartsExhausted {
+                slot, retry_in_ms, ..
+            } => {
+                // The slot is failed, but one more start is still scheduled after the
+                // failed-retry delay: that is the delay now in force.
                 self.backoff
                     .with_label_values(&[slot.to_string().as_str()])
-                    .set(0.0);
+                    .set(*retry_in_ms as f64 / 1000.0);
             }
             WorkerEvent::WorkerRpcCompleted {
                 method,
@@ -538,5 +560,82 @@ impl Handler<RenderMetrics> for MetricsCollector {
     type Result = String;
     fn handle(&mut self, _: RenderMetrics, _: &mut Self::Context) -> String {
         self.metrics.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics() -> Metrics {
+        Metrics::try_new(&MetricsSettings {
+            version: "0.0.0".into(),
+            revision: "test".into(),
+            models: vec!["m1".into()],
+            slots: 2,
+        })
+        .unwrap()
+    }
+
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn bounded_series_exist_at_zero_before_any_event() {
+        let text = metrics().render();
+        for series in [
+            "codexd_worker_restarts_total{reason=\"handshake_timeout\",slot=\"1\"}",
+            "codexd_http_requests_in_flight{route=\"/v1/models/{id}\"}",
+            "codexd_http_requests_in_flight{route=\"other\"}",
+            "codexd_tokens_total{model=\"m1\",type=\"reasoning\"}",
+            "codexd_admission_rejected_total{reason=\"no_worker\"}",
+            "codexd_worker_restart_backoff_seconds{slot=\"1\"}",
+        ] {
+            assert_eq!(sample(&text, series), Some(0.0), "{series} in\n{text}");
+        }
+        assert!(!text.contains("codexd_http_requests_in_flight{route=\"/metrics\"}"));
+    }
+
+    #[test]
+    fn backoff_gauge_follows_the_scheduled_delay() {
+        let m = metrics();
+        let gauge = "codexd_worker_restart_backoff_seconds{slot=\"1\"}";
+        m.observe(&Event::Worker(WorkerEvent::RestartScheduled {
+            slot: 1,
+            attempt: 2,
+            delay_ms: 1234,
+            reason: RestartReason::Signal,
+        }));
+        assert_eq!(sample(&m.render(), gauge), Some(1.234));
+        m.observe(&Event::Worker(WorkerEvent::WorkerSpawned {
+            slot: 1,
+            pid: 42,
+            generation: 3,
+        }));
+        assert_eq!(sample(&m.render(), gauge), Some(0.0));
+        m.observe(&Event::Worker(WorkerEvent::RestartsExhausted {
+            slot: 1,
+            restarts: 5,
+            window_ms: 60_000,
+            retry_in_ms: 30_000,
+        }));
+        assert_eq!(sample(&m.render(), gauge), Some(30.0));
+        let text = m.render();
+        assert_eq!(
+            sample(
+                &text,
+                "codexd_worker_restarts_total{reason=\"signal\",slot=\"1\"}"
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn unknown_models_fold_to_other() {
+        let m = metrics();
+        assert_eq!(m.model_label("m1"), "m1");
+        assert_eq!(m.model_label("gpt-<script>"), "other");
     }
 }

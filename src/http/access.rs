@@ -33,6 +33,7 @@ struct FactsInner {
     stream: bool,
     error_code: Option<&'static str>,
     failed_after_headers: bool,
+    client_gone: bool,
     timing: Option<Arc<UpstreamTiming>>,
 }
 
@@ -49,6 +50,12 @@ impl RequestFacts {
             f.failed_after_headers |= after_headers;
         }
     }
+    /// The handler noticed the client hung up before the response existed.
+    pub fn set_client_gone(&self) {
+        if let Ok(mut f) = self.inner.lock() {
+            f.client_gone = true;
+        }
+    }
     pub fn set_timing(&self, t: Arc<UpstreamTiming>) {
         if let Ok(mut f) = self.inner.lock() {
             f.timing = Some(t);
@@ -58,7 +65,8 @@ impl RequestFacts {
 
 /// The route label for a method and path: a template, or `other`.
 pub fn route_of(method: &actix_web::http::Method, path: &str) -> Route {
-    let get = method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD;
+    // Only GET: the routes do not answer HEAD, so a HEAD request is a 404 under `other`.
+    let get = method == actix_web::http::Method::GET;
     let post = method == actix_web::http::Method::POST;
     match path {
         "/v1/chat/completions" if post => Route::ChatCompletions,
@@ -104,16 +112,18 @@ impl Completion {
                 .with_label_values(&[self.route.as_str()])
                 .dec();
         }
-        let (model, stream, error_code, failed_after, wait) = match self.facts.inner.lock() {
+        let (model, stream, error_code, failed_after, gone, wait) = match self.facts.inner.lock() {
             Ok(f) => (
                 f.model.clone(),
                 f.stream,
                 f.error_code,
                 f.failed_after_headers,
+                f.client_gone,
                 f.timing.as_ref().map(|t| t.wait()),
             ),
-            Err(_) => (None, false, None, false, None),
+            Err(_) => (None, false, None, false, false, None),
         };
+        let aborted = aborted || gone;
         let status = if aborted && self.status < 400 {
             499
         } else {
@@ -204,7 +214,12 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
         .and_then(ids::parse_traceparent);
     let (trace_id, sampled, parent_span_id) = match parent {
         Some(p) => (p.trace_id, p.sampled, Some(p.parent_span_id)),
-        None => (ids::hex(16), true, None),
+        None => {
+            let trace_id = ids::hex(16);
+            let sampled =
+                crate::telemetry::sampling::sample_root(&trace_id, state.api.trace_sample_ratio);
+            (trace_id, sampled, None)
+        }
     };
     let facts = Arc::new(RequestFacts {
         ids: ReqIds {

@@ -10,6 +10,7 @@ use super::openai::chat::{self, ChatSse};
 use super::openai::request::{parse_chat, parse_responses, Parsed};
 use super::openai::responses::{self, ResponsesSse};
 use super::openai::ApiKind;
+use super::peer::{self, PeerSocket};
 use super::state::AppState;
 use actix::Actor;
 use actix_web::web::{self, Bytes, BytesMut};
@@ -192,22 +193,41 @@ async fn run(
         timing,
     )
     .start();
+    let peer = req.conn_data::<PeerSocket>();
     if parsed.stream {
-        stream(kind, rx, &parsed, &model.id, state, facts.clone()).await
+        stream(kind, rx, &parsed, &model.id, state, facts.clone(), peer).await
     } else {
-        unary(kind, rx, &model.id).await
+        unary(kind, rx, &model.id, &facts, peer).await
     }
+}
+
+/// The answer to a client that hung up before its response existed: nobody reads it, and
+/// dropping the receiver makes the stream actor interrupt the turn.
+fn client_gone(facts: &RequestFacts) -> HttpResponse {
+    facts.set_client_gone();
+    HttpResponse::new(
+        actix_web::http::StatusCode::from_u16(499)
+            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+    )
 }
 
 async fn unary(
     kind: ApiKind,
     mut rx: mpsc::UnboundedReceiver<StreamOutput>,
     model: &str,
+    facts: &RequestFacts,
+    peer: Option<&PeerSocket>,
 ) -> Result<HttpResponse, ApiError> {
     let mut text = String::new();
     let mut usage = TokenUsage::default();
+    let hung_up = peer::hang_up(peer);
+    tokio::pin!(hung_up);
     loop {
-        match rx.recv().await {
+        let item = tokio::select! {
+            item = rx.recv() => item,
+            _ = &mut hung_up => return Ok(client_gone(facts)),
+        };
+        match item {
             Some(StreamOutput::Text(t)) => text.push_str(&t),
             Some(StreamOutput::Usage(u)) => usage = u,
             Some(StreamOutput::Keepalive) => {}
@@ -268,12 +288,16 @@ async fn stream(
     model: &str,
     state: &AppState,
     facts: Arc<RequestFacts>,
+    peer: Option<&PeerSocket>,
 ) -> Result<HttpResponse, ApiError> {
     let mut first = None;
     let hold = tokio::time::sleep(state.api.header_hold);
     tokio::pin!(hold);
+    let hung_up = peer::hang_up(peer);
+    tokio::pin!(hung_up);
     loop {
         tokio::select! {
+            _ = &mut hung_up => return Ok(client_gone(&facts)),
             item = rx.recv() => match item {
                 Some(StreamOutput::Keepalive) => continue,
                 Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),

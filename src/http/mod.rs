@@ -8,6 +8,7 @@ pub mod errors;
 pub mod ids;
 pub mod models;
 pub mod openai;
+pub mod peer;
 pub mod probes;
 pub mod server;
 pub mod state;

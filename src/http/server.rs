@@ -3,6 +3,7 @@
 //! `GET /livez`, `GET /readyz`, `GET /healthz`, `GET /metrics`; anything else is a JSON 404.
 //! The optional metrics listener serves `/metrics` and the probes only.
 
+use super::peer::PeerSocket;
 use super::state::AppState;
 use super::{access, completions, models, probes};
 use actix_web::dev::Server;
@@ -51,9 +52,15 @@ pub fn build(
     .workers(workers)
     .disable_signals()
     .shutdown_timeout(shutdown_timeout.as_secs().max(1))
-    .on_connect(|conn, _| {
+    .on_connect(move |conn, data| {
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
             let _ = tcp.set_nodelay(true);
+            // API handlers probe it to notice a client that hung up while they wait.
+            if role == Role::Api {
+                if let Some(peer) = PeerSocket::new(tcp) {
+                    data.insert(peer);
+                }
+            }
         }
     })
     .listen(listener)?

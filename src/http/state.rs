@@ -24,10 +24,12 @@ pub struct ApiSettings {
     pub header_hold: Duration,
     pub allow_system_prompt: bool,
     pub models: Vec<ModelEntry>,
+    /// Share of traces starting here that are sampled (inbound parents are honoured).
+    pub trace_sample_ratio: f64,
 }
 
 impl ApiSettings {
-    pub fn from_config(c: &Config) -> Self {
+    pub fn from_config(c: &Config, trace_sample_ratio: f64) -> Self {
         Self {
             api_keys: c.api_keys().into_iter().map(String::into_bytes).collect(),
             protect_models: c.auth.protect_models,
@@ -39,6 +41,7 @@ impl ApiSettings {
             header_hold: Duration::from_millis(c.streaming.header_hold_ms),
             allow_system_prompt: c.codex.allow_client_system_prompt,
             models: c.models.clone(),
+            trace_sample_ratio,
         }
     }
 

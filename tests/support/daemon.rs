@@ -316,3 +316,61 @@ impl Drop for Daemon {
         }
     }
 }
+
+impl Daemon {
+    /// Starts the daemon from an existing config file, with extra environment for the daemon
+    /// (`CODEXD__SERVER__LISTEN=127.0.0.1:0`, ...), and waits until its API listener is bound.
+    pub fn start_with_file(path: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon::launch(cmd)
+    }
+
+    /// Spawns a prepared `codexd serve` command, collects its output and waits for the API
+    /// listener.
+    fn launch(mut cmd: Command) -> Daemon {
+        let mut child = cmd.spawn().expect("spawn codexd");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut err = child.stderr.take().expect("stderr");
+        let esink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                esink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let mut d = Daemon {
+            child,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            metrics_addr: None,
+            lines,
+            stderr,
+            dir: scratch_dir("daemon"),
+            exit: None,
+        };
+        let bound = d.wait_event(Duration::from_secs(15), "listener_bound api", |e| {
+            e["event"] == "listener_bound" && e["role"] == "api"
+        });
+        d.addr = bound["addr"].as_str().unwrap().parse().unwrap();
+        d
+    }
+}

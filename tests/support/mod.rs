@@ -6,6 +6,7 @@ pub mod codex_env;
 pub mod daemon;
 pub mod http;
 pub mod mock_provider;
+pub mod otlp;
 
 use std::time::{Duration, Instant};
 

@@ -167,6 +167,8 @@ const IGNORED: &[&str] = &[
     "thread/closed",
     "serverRequest/resolved",
     "deprecationNotice",
+    // Sent once after `initialized` by Codex 0.171 (remote control off), never about a turn.
+    "remoteControl/status/changed",
 ];
 
 /// Classifies a turn notification.
@@ -231,7 +233,7 @@ pub fn error_kind(info: Option<&Value>) -> UpstreamErrorKind {
             "internalServerError" | "serverOverloaded" => UpstreamErrorKind::ServerError,
             "unauthorized" => UpstreamErrorKind::Unauthorized,
             "contextWindowExceeded" => UpstreamErrorKind::ContextLength,
-            "usageLimitExceeded" => UpstreamErrorKind::RateLimited,
+            "usageLimitExceeded" | "rateLimitExceeded" => UpstreamErrorKind::RateLimited,
             _ => UpstreamErrorKind::Other,
         };
     }
@@ -336,6 +338,10 @@ mod tests {
             UpstreamErrorKind::ContextLength
         );
         assert_eq!(
+            error_kind(Some(&json!("rateLimitExceeded"))),
+            UpstreamErrorKind::RateLimited
+        );
+        assert_eq!(
             error_kind(Some(&json!("somethingNew"))),
             UpstreamErrorKind::Other
         );
@@ -355,6 +361,11 @@ mod tests {
         let c = classify("turn/completed", &json!({"turn":{"status":"interrupted"}}));
         assert_eq!(c, TurnSignal::Completed(TurnStatus::Interrupted));
         assert_eq!(classify("brand/new", &Value::Null), TurnSignal::Unknown);
+        let rc = json!({"status": "disabled", "serverName": "vm"});
+        assert_eq!(
+            classify("remoteControl/status/changed", &rc),
+            TurnSignal::Ignored
+        );
     }
 
     #[test]

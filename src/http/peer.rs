@@ -1,0 +1,50 @@
+//! Noticing a client that hung up while its request waits on the worker. actix-web neither
+//! cancels a handler nor tells it when the peer closes the connection, so the handler probes
+//! a duplicate of the connection's socket (`recv` with `MSG_PEEK`, never consuming a byte).
+
+use std::io::ErrorKind;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+/// How often a waiting handler looks at its socket.
+const PROBE_EVERY: Duration = Duration::from_millis(100);
+
+/// A duplicate of the connection's socket, stored as connection data by `on_connect`.
+pub struct PeerSocket(std::net::TcpStream);
+
+impl PeerSocket {
+    /// Duplicates the accepted socket; `None` when the descriptor cannot be duplicated.
+    pub fn new(tcp: &actix_web::rt::net::TcpStream) -> Option<Self> {
+        let fd = tcp.as_fd().try_clone_to_owned().ok()?;
+        let dup = std::net::TcpStream::from(fd);
+        // The accepted socket is non-blocking already (the flag is shared by duplicates).
+        dup.set_nonblocking(true).ok()?;
+        Some(Self(dup))
+    }
+
+    /// True once the peer has closed its side or the connection failed. A client that
+    /// half-closes while waiting for its answer counts as gone: HTTP clients do not do that.
+    pub fn hung_up(&self) -> bool {
+        let mut b = [0u8; 1];
+        match self.0.peek(&mut b) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted),
+        }
+    }
+}
+
+/// Resolves once the peer has hung up; never resolves without a socket to probe.
+pub async fn hang_up(peer: Option<&PeerSocket>) {
+    let Some(peer) = peer else {
+        return std::future::pending().await;
+    };
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if peer.hung_up() {
+            return;
+        }
+    }
+}

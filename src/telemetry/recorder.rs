@@ -1,0 +1,278 @@
+//! The span recorder: an optional bus subscriber that turns request, stream, JSON-RPC and
+//! worker events into OpenTelemetry spans (server span → `chat {model}` → one span per
+//! JSON-RPC request; worker start-ups as their own short traces). Spans are built from the
+//! same events the logs and metrics come from, with the ids those log lines carry. Content
+//! attributes (prompts, completions) are never set: the events have no such fields.
+
+use super::export::{scope, Exporter};
+use codexd_actors::bus::Published;
+use codexd_actors::events::{
+    Event, HttpEvent, RequestSummary, StreamEvent, StreamSummary, WorkerEvent,
+};
+use codexd_actors::labels::{RpcMethod, RpcOutcome};
+use codexd_actors::turn::ReqIds;
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+/// The recorder actor.
+pub struct TraceRecorder {
+    exporter: std::sync::Arc<Exporter>,
+    scope: InstrumentationScope,
+}
+
+impl TraceRecorder {
+    pub fn new(exporter: std::sync::Arc<Exporter>) -> Self {
+        Self {
+            exporter,
+            scope: scope(),
+        }
+    }
+}
+
+impl actix::Actor for TraceRecorder {
+    type Context = actix::Context<Self>;
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(4096);
+    }
+}
+
+struct SpanSpec {
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent: Option<(SpanId, bool)>,
+    end: SystemTime,
+    duration: Duration,
+    attributes: Vec<KeyValue>,
+    error: Option<String>,
+}
+
+fn random_span_id() -> SpanId {
+    SpanId::from(fastrand::u64(1..))
+}
+
+fn ms(v: f64) -> Duration {
+    Duration::from_secs_f64((v / 1000.0).max(0.0))
+}
+
+fn ids(i: &ReqIds) -> Option<(TraceId, SpanId)> {
+    Some((
+        TraceId::from_hex(&i.trace_id).ok()?,
+        SpanId::from_hex(&i.span_id).ok()?,
+    ))
+}
+
+impl TraceRecorder {
+    fn emit(&self, s: SpanSpec) {
+        let mut attributes = s.attributes;
+        let status = match s.error {
+            Some(e) => {
+                attributes.push(KeyValue::new("error.type", e.clone()));
+                Status::error(e)
+            }
+            None => Status::Unset,
+        };
+        let (parent_span_id, parent_span_is_remote) = s.parent.unwrap_or((SpanId::INVALID, false));
+        self.exporter.submit(SpanData {
+            span_context: SpanContext::new(
+                s.trace_id,
+                s.span_id,
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id,
+            parent_span_is_remote,
+            span_kind: s.kind,
+            name: s.name,
+            start_time: s.end.checked_sub(s.duration).unwrap_or(s.end),
+            end_time: s.end,
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status,
+            instrumentation_scope: self.scope.clone(),
+        });
+    }
+
+    fn server_span(&self, r: &RequestSummary, end: SystemTime) {
+        let Some((trace_id, span_id)) = ids(&r.ids) else {
+            return;
+        };
+        let parent = r
+            .parent_span_id
+            .as_deref()
+            .and_then(|p| SpanId::from_hex(p).ok())
+            .map(|p| (p, true));
+        let error = (r.status >= 500).then(|| {
+            r.error_code
+                .map(str::to_owned)
+                .unwrap_or_else(|| r.status.to_string())
+        });
+        self.emit(SpanSpec {
+            name: format!("{} {}", r.method.as_str(), r.route.as_str()).into(),
+            kind: SpanKind::Server,
+            trace_id,
+            span_id,
+            parent,
+            end,
+            duration: ms(r.duration_ms),
+            attributes: vec![
+                KeyValue::new("http.request.method", r.method.as_str()),
+                KeyValue::new("http.route", r.route.as_str()),
+                KeyValue::new("http.response.status_code", i64::from(r.status)),
+                KeyValue::new("codexd.request_id", r.ids.req_id.clone()),
+            ],
+            error,
+        });
+    }
+
+    fn chat_span(&self, s: &StreamSummary, end: SystemTime) {
+        let Some((trace_id, server)) = ids(&s.ids) else {
+            return;
+        };
+        let Ok(span_id) = SpanId::from_hex(&s.chat_span_id) else {
+            return;
+        };
+        let finish = if s.error_type.is_none() {
+            "stop"
+        } else {
+            s.outcome.as_str()
+        };
+        let mut attributes = vec![
+            KeyValue::new("gen_ai.operation.name", "chat"),
+            KeyValue::new("gen_ai.provider.name", "codex"),
+            KeyValue::new("gen_ai.request.model", s.model.clone()),
+            KeyValue::new("gen_ai.response.model", s.codex_model.clone()),
+            KeyValue::new("gen_ai.request.stream", s.stream),
+            KeyValue::new("gen_ai.usage.input_tokens", s.usage.input as i64),
+            KeyValue::new("gen_ai.usage.output_tokens", s.usage.output as i64),
+            KeyValue::new(
+                "gen_ai.response.finish_reasons",
+                Value::Array(vec![StringValue::from(finish)].into()),
+            ),
+            KeyValue::new("codexd.worker.slot", s.slot as i64),
+            KeyValue::new("codexd.request_id", s.ids.req_id.clone()),
+        ];
+        if let Some(t) = s.ttft_ms {
+            attributes.push(KeyValue::new(
+                "gen_ai.response.time_to_first_chunk",
+                t / 1000.0,
+            ));
+        }
+        self.emit(SpanSpec {
+            name: format!("chat {}", s.model).into(),
+            kind: SpanKind::Client,
+            trace_id,
+            span_id,
+            parent: Some((server, false)),
+            end,
+            duration: ms(s.duration_ms),
+            attributes,
+            error: s.error_type.map(str::to_owned),
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rpc_span(
+        &self,
+        ids_: &ReqIds,
+        parent: &str,
+        method: RpcMethod,
+        rpc_id: u64,
+        outcome: RpcOutcome,
+        code: Option<i64>,
+        duration_ms: f64,
+        end: SystemTime,
+    ) {
+        let (Ok(trace_id), Ok(parent)) =
+            (TraceId::from_hex(&ids_.trace_id), SpanId::from_hex(parent))
+        else {
+            return;
+        };
+        let mut attributes = vec![
+            KeyValue::new("rpc.system.name", "jsonrpc"),
+            KeyValue::new("rpc.method", method.as_str()),
+            KeyValue::new("jsonrpc.request.id", rpc_id.to_string()),
+        ];
+        if let Some(c) = code {
+            attributes.push(KeyValue::new("rpc.status_code", c.to_string()));
+        }
+        self.emit(SpanSpec {
+            name: Cow::Borrowed(method.as_str()),
+            kind: SpanKind::Client,
+            trace_id,
+            span_id: random_span_id(),
+            parent: Some((parent, false)),
+            end,
+            duration: ms(duration_ms),
+            attributes,
+            error: (outcome != RpcOutcome::Ok).then(|| outcome.as_str().to_owned()),
+        });
+    }
+
+    fn worker_span(&self, slot: usize, pid: u32, handshake_ms: f64, end: SystemTime) {
+        self.emit(SpanSpec {
+            name: Cow::Borrowed("worker start"),
+            kind: SpanKind::Internal,
+            trace_id: TraceId::from(fastrand::u128(1..)),
+            span_id: random_span_id(),
+            parent: None,
+            end,
+            duration: ms(handshake_ms),
+            attributes: vec![
+                KeyValue::new("codexd.worker.slot", slot as i64),
+                KeyValue::new("process.pid", i64::from(pid)),
+            ],
+            error: None,
+        });
+    }
+}
+
+impl actix::Handler<Published> for TraceRecorder {
+    type Result = ();
+    fn handle(&mut self, msg: Published, _: &mut Self::Context) {
+        let end = msg.0.at;
+        match &msg.0.event {
+            Event::Http(HttpEvent::RequestCompleted(r))
+                if r.sampled && !r.route.is_operational() =>
+            {
+                self.server_span(r, end)
+            }
+            Event::Stream(StreamEvent::StreamEnded(s)) if s.sampled => self.chat_span(s, end),
+            Event::Worker(WorkerEvent::WorkerRpcCompleted {
+                ids: Some(i),
+                parent_span_id: Some(p),
+                sampled: true,
+                rpc_id,
+                error_code,
+                method,
+                outcome,
+                duration_ms,
+                ..
+            }) => self.rpc_span(
+                i,
+                p,
+                *method,
+                *rpc_id,
+                *outcome,
+                *error_code,
+                *duration_ms,
+                end,
+            ),
+            Event::Worker(WorkerEvent::WorkerReady {
+                slot,
+                pid,
+                handshake_ms,
+            }) => self.worker_span(*slot, *pid, *handshake_ms, end),
+            _ => {}
+        }
+    }
+}
