@@ -15,12 +15,15 @@ commands:
   serve          run the daemon in the foreground (JSON logs on stdout)
   check-config   validate the merged configuration and print it with secrets redacted
   demo-worker    run the deterministic demo worker on stdio
+  trace <req-id> [--json] [LOGFILE...]
+                 print one request's timeline from JSON log lines (stdin when no file)
 ";
 
 enum Command {
     Serve(Option<PathBuf>),
     CheckConfig(Option<PathBuf>),
     DemoWorker,
+    Trace(Vec<String>),
     Help,
     Version,
 }
@@ -46,6 +49,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         "serve" => Ok(Command::Serve(config_arg(rest)?)),
         "check-config" => Ok(Command::CheckConfig(config_arg(rest)?)),
         "demo-worker" if rest.is_empty() => Ok(Command::DemoWorker),
+        "trace" => Ok(Command::Trace(rest.to_vec())),
         "help" | "--help" | "-h" => Ok(Command::Help),
         "--version" | "version" => Ok(Command::Version),
         other => Err(format!("unknown command: {other}")),
@@ -75,6 +79,7 @@ pub fn run(args: Vec<String>) -> i32 {
             0
         }
         Command::DemoWorker => demo_worker::run(),
+        Command::Trace(args) => crate::trace_cmd::run(&args),
         Command::CheckConfig(path) => match load(&path) {
             Ok(c) => {
                 let text = toml::to_string_pretty(&c.redacted()).unwrap_or_default();

@@ -10,4 +10,5 @@ pub mod logging;
 pub mod runtime;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_cmd;
 pub mod wiring;

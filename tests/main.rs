@@ -15,3 +15,6 @@ mod real_codex;
 mod shutdown;
 mod supervision;
 mod tracing;
+mod api_errors;
+mod api_admission;
+mod trace_cmd;
