@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod http;
 pub mod mock_provider;
 pub mod otlp;
+pub mod prometheus;
 
 use std::time::{Duration, Instant};
 
