@@ -81,6 +81,14 @@ fn a_draining_daemon_finishes_in_flight_streams_and_refuses_new_work() {
         r.filter(|r| r.status == 503)
             .map(|r| assert_eq!(r.json()["reason"], "draining"))
     });
+    let refused = http::post(
+        d.addr,
+        "/v1/chat/completions",
+        &http::chat_body("too late", false),
+    );
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.json()["error"]["code"], "draining");
+    assert!(refused.header("retry-after").is_some());
     let body = s.read_to_end(Duration::from_secs(10));
     assert!(
         body.contains("data: [DONE]") && body.contains("\"finish_reason\":\"stop\""),
@@ -88,7 +96,7 @@ fn a_draining_daemon_finishes_in_flight_streams_and_refuses_new_work() {
     );
     assert_eq!(d.wait_exit(Duration::from_secs(10)).code(), Some(0));
     let ended = d.events_named("stream_ended");
-    assert_eq!(ended.len(), 1);
+    assert_eq!(ended.len(), 1, "the refused request never started a stream");
     assert_eq!(ended[0]["outcome"], "completed");
 }
 
@@ -112,4 +120,28 @@ fn streams_past_the_drain_timeout_end_with_an_error_frame() {
     assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).code(), Some(0));
     assert_eq!(d.events_named("stream_ended")[0]["outcome"], "shutdown");
+}
+
+#[test]
+fn a_second_signal_forces_an_immediate_exit() {
+    let mut d = Daemon::start_ready(
+        Config::default()
+            .set("server.drain_timeout_ms", "30000")
+            .worker_env("CODEXD_DEMO_CHUNK_INTERVAL_MS", "1000")
+            .worker_env("CODEXD_DEMO_CHUNKS", "30"),
+    );
+    let mut s = http::Streaming::open(
+        d.addr,
+        "/v1/chat/completions",
+        &http::chat_body("keep draining", true),
+    );
+    s.read_until(Duration::from_secs(5), |b| b.contains("\"content\":"));
+    signal(d.pid(), 15);
+    d.wait_event(Duration::from_secs(5), "drain started", |e| {
+        e["event"] == "shutdown_phase_started" && e["phase"] == "drain_streams"
+    });
+    signal(d.pid(), 2);
+    let status = d.wait_exit(Duration::from_secs(3));
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(d.events_named("shutdown_forced").len(), 1);
 }
