@@ -120,6 +120,27 @@ impl Prometheus {
             .ok()
     }
 
+    /// The result vector of an instant query (empty on error).
+    pub fn vector(&self, expr: &str) -> Vec<Value> {
+        self.query(expr)
+            .ok()
+            .and_then(|d| d["result"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Polls `expr` until its first value equals `expected` (bounded); returns the last value
+    /// seen so the caller's assertion shows it.
+    pub fn wait_for(&self, expr: &str, expected: f64, timeout: Duration) -> Option<f64> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let v = self.value(expr);
+            if v == Some(expected) || std::time::Instant::now() >= deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Waits until the codexd target has been scraped successfully.
     pub fn wait_scraped(&self) {
         eventually(

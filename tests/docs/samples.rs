@@ -1,0 +1,263 @@
+//! One sample of every event in `CATALOGUE` (more where the level or a nullable field varies),
+//! with every optional field present, for the event catalogue checks.
+
+use codexd_actors::events::{
+    Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent, StreamSummary,
+    WorkerEvent,
+};
+use codexd_actors::labels::*;
+use codexd_actors::turn::{ReqIds, TokenUsage};
+use codexd_actors::worker::state::SlotState;
+
+fn ids() -> ReqIds {
+    ReqIds {
+        req_id: "req".into(),
+        trace_id: "trace".into(),
+        span_id: "span".into(),
+    }
+}
+
+fn usage() -> TokenUsage {
+    TokenUsage {
+        input: 1,
+        output: 2,
+        cached_input: 3,
+        reasoning: 4,
+        total: 3,
+    }
+}
+
+fn request_completed(route: Route) -> Event {
+    Event::Http(HttpEvent::RequestCompleted(Box::new(RequestSummary {
+        ids: ids(),
+        parent_span_id: Some("parent".into()),
+        sampled: true,
+        method: Method::Post,
+        route,
+        status: 200,
+        duration_ms: 1.5,
+        upstream_wait_ms: 1.0,
+        bytes_out: 10,
+        stream: true,
+        outcome: RequestOutcome::Completed,
+        model: Some("codex-demo".into()),
+        user_agent: Some("curl".into()),
+        error_code: Some("server_error"),
+        error: Some("detail".into()),
+    })))
+}
+
+fn stream_ended(outcome: StreamOutcome, ttft_ms: Option<f64>) -> Event {
+    Event::Stream(StreamEvent::StreamEnded(Box::new(StreamSummary {
+        ids: ids(),
+        chat_span_id: "chat".into(),
+        sampled: true,
+        stream: true,
+        codex_model: "demo".into(),
+        error_type: None,
+        route: Route::ChatCompletions,
+        model: "codex-demo".into(),
+        slot: 0,
+        outcome,
+        duration_ms: 2.0,
+        ttft_ms,
+        chunks: 3,
+        usage: usage(),
+    })))
+}
+
+/// At least one instance of every event, with every optional field present, and one instance
+/// per level (or per nullable field) an event can take.
+pub(super) fn sample_events() -> Vec<Event> {
+    use RuntimeEvent as R;
+    use StreamEvent as S;
+    use WorkerEvent as W;
+    let phase = ShutdownPhase::DrainStreams;
+    let exited = |expected: bool, code: Option<i32>, signal: Option<i32>| {
+        Event::Worker(W::WorkerExited {
+            slot: 0,
+            pid: 42,
+            code,
+            signal,
+            reason: RestartReason::Signal,
+            uptime_ms: 5,
+            expected,
+        })
+    };
+    let readiness = |ready: bool| {
+        Event::Health(HealthEvent::ReadinessChanged {
+            ready,
+            reason: if ready {
+                ReadinessReason::Ready
+            } else {
+                ReadinessReason::NoReadyWorkers
+            },
+            ready_workers: 1,
+        })
+    };
+    vec![
+        Event::Runtime(R::DaemonStarted { workers: 2, pid: 1 }),
+        Event::Runtime(R::ListenerBound {
+            role: "api",
+            addr: "127.0.0.1:1".into(),
+        }),
+        Event::Runtime(R::ShutdownPhaseStarted { phase }),
+        Event::Runtime(R::ShutdownPhaseCompleted {
+            phase,
+            duration_ms: 1,
+            timed_out: false,
+        }),
+        Event::Runtime(R::ShutdownPhaseCompleted {
+            phase,
+            duration_ms: 1,
+            timed_out: true,
+        }),
+        Event::Runtime(R::ShutdownForced),
+        Event::Runtime(R::DaemonStopped { uptime_ms: 1 }),
+        Event::Runtime(R::StartupFailed {
+            error: "x".into(),
+            error_code: "bind_failed",
+        }),
+        Event::Runtime(R::PanicOccurred {
+            location: "a.rs:1".into(),
+            error: "boom",
+        }),
+        Event::Runtime(R::BusEventsDropped {
+            subscriber: "tracing",
+            dropped: 1,
+        }),
+        Event::Runtime(R::SpansDropped {
+            dropped: 1,
+            reason: "queue_full",
+        }),
+        Event::Http(HttpEvent::RequestReceived {
+            ids: ids(),
+            method: Method::Post,
+            route: Route::ChatCompletions,
+        }),
+        request_completed(Route::ChatCompletions),
+        request_completed(Route::Readyz),
+        Event::Http(HttpEvent::AdmissionRejected {
+            ids: ids(),
+            reason: RejectReason::QueueFull,
+        }),
+        Event::Stream(S::StreamStarted {
+            ids: ids(),
+            route: Route::ChatCompletions,
+            model: "codex-demo".into(),
+            slot: 0,
+            stream: true,
+            queue_wait_ms: 0.5,
+        }),
+        Event::Stream(S::TurnStarted {
+            ids: ids(),
+            slot: 0,
+            thread_id: "th".into(),
+            turn_id: "tu".into(),
+        }),
+        Event::Stream(S::FirstTokenReceived {
+            ids: ids(),
+            route: Route::ChatCompletions,
+            model: "codex-demo".into(),
+            ttft_ms: 1.0,
+        }),
+        Event::Stream(S::UpstreamErrorReceived {
+            ids: ids(),
+            slot: 0,
+            kind: UpstreamErrorKind::RateLimited,
+        }),
+        Event::Stream(S::TurnInterruptSent {
+            ids: ids(),
+            slot: 0,
+            cause: StreamOutcome::ClientAbort,
+        }),
+        Event::Stream(S::TurnInterruptConfirmed {
+            ids: ids(),
+            slot: 0,
+        }),
+        stream_ended(StreamOutcome::Completed, Some(1.0)),
+        stream_ended(StreamOutcome::WorkerLost, None),
+        Event::Worker(W::WorkerSpawned {
+            slot: 0,
+            pid: 42,
+            generation: 1,
+        }),
+        Event::Worker(W::WorkerSpawnFailed {
+            slot: 0,
+            error: "no such file".into(),
+        }),
+        Event::Worker(W::WorkerReady {
+            slot: 0,
+            pid: 42,
+            handshake_ms: 3.0,
+        }),
+        Event::Worker(W::WorkerStateChanged {
+            slot: 0,
+            from: SlotState::Ready,
+            to: SlotState::Busy,
+        }),
+        exited(true, Some(0), None),
+        exited(false, None, Some(9)),
+        Event::Worker(W::RestartScheduled {
+            slot: 0,
+            attempt: 1,
+            delay_ms: 200,
+            reason: RestartReason::Exit,
+        }),
+        Event::Worker(W::RestartsExhausted {
+            slot: 0,
+            restarts: 5,
+            window_ms: 60_000,
+            retry_in_ms: 300_000,
+        }),
+        Event::Worker(W::WorkerUnresponsive {
+            slot: 0,
+            pid: 42,
+            waited_ms: 3000,
+        }),
+        Event::Worker(W::WorkerProtocolError {
+            slot: 0,
+            pid: 42,
+            kind: ProtocolErrorKind::InvalidJson,
+            line_bytes: 12,
+        }),
+        Event::Worker(W::WorkerStderrObserved {
+            slot: 0,
+            lines: 1,
+            bytes: 10,
+        }),
+        Event::Worker(W::WorkerRpcCompleted {
+            slot: 0,
+            ids: Some(ids()),
+            parent_span_id: Some("chat".into()),
+            sampled: true,
+            rpc_id: 7,
+            error_code: Some(-32600),
+            method: RpcMethod::TurnStart,
+            outcome: RpcOutcome::Error,
+            duration_ms: 1.0,
+        }),
+        Event::Worker(W::ServerRequestAnswered {
+            slot: 0,
+            ids: Some(ids()),
+            kind: ServerRequestKind::CommandApproval,
+            answer: ServerRequestAnswer::Declined,
+        }),
+        Event::Worker(W::LeaseGranted {
+            slot: 0,
+            ids: ids(),
+            in_flight: 1,
+        }),
+        Event::Worker(W::LeaseReleased {
+            slot: 0,
+            in_flight: 0,
+        }),
+        Event::Worker(W::WorkerStopped {
+            slot: 0,
+            pid: 42,
+            forced: false,
+        }),
+        readiness(true),
+        readiness(false),
+    ]
+}
