@@ -86,6 +86,10 @@ fn a_crash_looping_worker_backs_off_exponentially_then_fails() {
     assert_eq!(delays, vec![20, 40, 80, 160]);
     let w = &d.healthz()["workers"][0];
     assert_eq!(w["state"], "failed");
+    let retry = w["next_restart_in_ms"]
+        .as_u64()
+        .expect("a failed slot shows its retry");
+    assert!(retry > 0 && retry <= 300_000, "{retry}");
     assert_eq!(w["last_exit"]["code"], 7);
     assert_eq!(w["last_exit"]["reason"], "exit");
     let r = http::get(d.addr, "/readyz");

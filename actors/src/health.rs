@@ -135,6 +135,7 @@ impl HealthAggregator {
             | WorkerEvent::WorkerSpawned { slot, .. }
             | WorkerEvent::WorkerExited { slot, .. }
             | WorkerEvent::RestartScheduled { slot, .. }
+            | WorkerEvent::RestartsExhausted { slot, .. }
             | WorkerEvent::LeaseGranted { slot, .. }
             | WorkerEvent::LeaseReleased { slot, .. } => *slot,
             _ => return,
@@ -146,7 +147,7 @@ impl HealthAggregator {
             WorkerEvent::WorkerStateChanged { to, .. } => {
                 v.state = *to;
                 v.since = SystemTime::now();
-                if *to != SlotState::BackingOff {
+                if !matches!(to, SlotState::BackingOff | SlotState::Failed) {
                     v.next_restart_at = None;
                 }
             }
@@ -167,6 +168,10 @@ impl HealthAggregator {
                 v.restarts += 1;
                 v.consecutive_failures = *attempt;
                 v.next_restart_at = Some(Instant::now() + Duration::from_millis(*delay_ms));
+            }
+            // A failed slot is retried once after `failed_retry_ms`; show when.
+            WorkerEvent::RestartsExhausted { retry_in_ms, .. } => {
+                v.next_restart_at = Some(Instant::now() + Duration::from_millis(*retry_in_ms));
             }
             WorkerEvent::LeaseGranted { in_flight, .. }
             | WorkerEvent::LeaseReleased { in_flight, .. } => v.in_flight = *in_flight,

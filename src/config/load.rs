@@ -65,7 +65,19 @@ pub fn load(
 /// Sets `a.b.c` from `CODEXD__A__B__C`. A value that parses as a TOML value (number, bool,
 /// array, quoted string) is typed; anything else is a string.
 fn apply_override(table: &mut toml::Table, path: &str, raw: &str) -> Result<(), ConfigError> {
-    let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+    // Key names are case-insensitive, except the variable names under `workers.env`.
+    let keys: Vec<String> = path
+        .split("__")
+        .enumerate()
+        .map(|(i, k)| {
+            let under_env = i >= 2 && path.to_ascii_lowercase().starts_with("workers__env__");
+            if under_env {
+                k.to_owned()
+            } else {
+                k.to_ascii_lowercase()
+            }
+        })
+        .collect();
     let dotted = keys.join(".");
     if keys.iter().any(String::is_empty) {
         return Err(ConfigError::new(
@@ -129,6 +141,15 @@ mod tests {
         assert_eq!(c.server.listen.port(), 18080);
         assert_eq!(c.auth.api_key, "sk-x");
         assert_eq!(c.workers.backoff.max_ms, 9000);
+    }
+
+    #[test]
+    fn worker_env_names_keep_their_case() {
+        let c = load(None, env(&[("CODEXD__WORKERS__ENV__MOCK_API_KEY", "k1")])).unwrap();
+        assert_eq!(
+            c.workers.env.get("MOCK_API_KEY").map(String::as_str),
+            Some("k1")
+        );
     }
 
     #[test]
