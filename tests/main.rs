@@ -9,12 +9,26 @@
 
 mod support;
 
+mod api_admission;
+mod api_errors;
+mod api_sdk;
+mod api_stream_faults;
+mod api_streaming;
+mod canary;
 mod cli_config;
+mod docs;
+mod docs_api;
+mod docs_metrics;
 mod logs;
+mod metrics;
+mod metrics_access;
+mod metrics_cardinality;
+mod metrics_latency;
+mod metrics_scrape;
 mod real_codex;
+#[path = "prometheus.rs"]
+mod real_prometheus;
 mod shutdown;
 mod supervision;
-mod tracing;
-mod api_errors;
-mod api_admission;
 mod trace_cmd;
+mod tracing;

@@ -197,7 +197,7 @@ async fn run(
     if parsed.stream {
         stream(kind, rx, &parsed, &model.id, state, facts.clone(), peer).await
     } else {
-        unary(kind, rx, &model.id, &facts, peer).await
+        unary(kind, rx, &model.id, facts, peer).await
     }
 }
 
