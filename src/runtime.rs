@@ -151,6 +151,7 @@ async fn run(config: Config, logger: Logger) -> i32 {
             state.clone(),
             listener,
             role,
+            role == Role::Metrics || config.metrics.listen.is_none(),
             if role == Role::Api { workers } else { 1 },
             drain + Duration::from_secs(5),
         ) {

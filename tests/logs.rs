@@ -154,3 +154,29 @@ fn every_request_completes_with_exactly_one_line_joined_by_request_id() {
         e["event"] == "request_completed" && e["req_id"] == generated.as_str()
     });
 }
+
+#[test]
+fn a_failed_request_logs_its_detail_while_the_client_sees_a_fixed_message() {
+    let d = Daemon::start_ready(Config::default());
+    let r = http::request(
+        d.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[
+            ("Authorization", "Bearer sk-test"),
+            ("X-Request-Id", "bad-field-1"),
+        ],
+        br#"{"model":"codex-demo","messages":[{"role":"user","content":7}]}"#,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["param"], "messages[0].content");
+    let line = d.wait_event(Duration::from_secs(2), "completion", |e| {
+        e["event"] == "request_completed" && e["req_id"] == "bad-field-1"
+    });
+    assert_eq!(line["error_code"], "invalid_value");
+    assert_eq!(
+        line["error"],
+        "400 invalid_value (param messages[0].content)"
+    );
+    assert_eq!(line["outcome"], "rejected");
+}

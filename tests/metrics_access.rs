@@ -87,13 +87,9 @@ fn metrics_access_rule_unit_level() {
 /// machine's non-loopback address (so the peer address really is not loopback).
 #[test]
 fn metrics_access_loopback_open_token_required_elsewhere() {
-    let Some(ip) = local_non_loopback_ip() else {
-        eprintln!(
-            "NOTE: no bindable non-loopback address on this machine; the token rule is only \
-             covered by metrics_access_rule_unit_level here"
-        );
-        return;
-    };
+    let ip = local_non_loopback_ip().expect(
+        "this test needs a bindable non-loopback address on this machine (none found via `hostname -I`)",
+    );
     let d = Daemon::start_ready(
         Config::default()
             .set("workers.count", "1")
@@ -106,8 +102,15 @@ fn metrics_access_loopback_open_token_required_elsewhere() {
         let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
         http::request(addr, "GET", "/metrics", &headers, b"")
     };
-    // Loopback peer on the API listener: open without a token.
-    let r = get(d.addr, None);
+    // With its own listener, /metrics has moved off the API port.
+    assert_eq!(get(d.addr, None).status, 404);
+    // Loopback peer (metrics on the API listener): open without a token.
+    let local = Daemon::start_ready(
+        Config::default()
+            .set("workers.count", "1")
+            .set("metrics.token", &format!("\"{TOKEN}\"")),
+    );
+    let r = get(local.addr, None);
     assert_eq!(r.status, 200);
     assert!(r.text().contains("codexd_build_info"));
     assert!(r

@@ -207,7 +207,13 @@ impl UpstreamStream {
             return;
         }
         self.finished = true;
-        let waited = self.turn_sent_at.elapsed();
+        // Time spent waiting on the worker: for a lease in the admission queue, then for the turn.
+        let queue_wait = self
+            .lease
+            .as_ref()
+            .map(|l| l.queue_wait)
+            .unwrap_or_default();
+        let waited = self.turn_sent_at.elapsed() + queue_wait;
         self.timing
             .wait_us
             .store(waited.as_micros() as u64, Ordering::Relaxed);

@@ -2,6 +2,7 @@
 //! in-flight gauge, and exactly one `request_completed` event per request — emitted when the
 //! body is fully sent, or when the client goes away first.
 
+use super::errors::ApiError;
 use super::ids;
 use super::state::AppState;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
@@ -32,6 +33,7 @@ struct FactsInner {
     model: Option<String>,
     stream: bool,
     error_code: Option<&'static str>,
+    error: Option<String>,
     failed_after_headers: bool,
     client_gone: bool,
     timing: Option<Arc<UpstreamTiming>>,
@@ -44,9 +46,11 @@ impl RequestFacts {
             f.stream = stream;
         }
     }
-    pub fn set_error(&self, code: &'static str, after_headers: bool) {
+    /// Records the request's error: its code, and the detail for the log line.
+    pub fn set_error(&self, e: &ApiError, after_headers: bool) {
         if let Ok(mut f) = self.inner.lock() {
-            f.error_code = Some(code);
+            f.error_code = Some(e.code());
+            f.error = Some(e.to_string());
             f.failed_after_headers |= after_headers;
         }
     }
@@ -112,17 +116,19 @@ impl Completion {
                 .with_label_values(&[self.route.as_str()])
                 .dec();
         }
-        let (model, stream, error_code, failed_after, gone, wait) = match self.facts.inner.lock() {
-            Ok(f) => (
-                f.model.clone(),
-                f.stream,
-                f.error_code,
-                f.failed_after_headers,
-                f.client_gone,
-                f.timing.as_ref().map(|t| t.wait()),
-            ),
-            Err(_) => (None, false, None, false, false, None),
-        };
+        let (model, stream, error_code, error, failed_after, gone, wait) =
+            match self.facts.inner.lock() {
+                Ok(f) => (
+                    f.model.clone(),
+                    f.stream,
+                    f.error_code,
+                    f.error.clone(),
+                    f.failed_after_headers,
+                    f.client_gone,
+                    f.timing.as_ref().map(|t| t.wait()),
+                ),
+                Err(_) => (None, false, None, None, false, false, None),
+            };
         let aborted = aborted || gone;
         let status = if aborted && self.status < 400 {
             499
@@ -153,7 +159,7 @@ impl Completion {
                     model,
                     user_agent: self.user_agent.take(),
                     error_code,
-                    error: None,
+                    error,
                 },
             ))));
     }

@@ -45,7 +45,10 @@ pub fn api_allowed(req: &HttpRequest, keys: &[Vec<u8>]) -> bool {
 
 /// `/metrics`: open from loopback, otherwise only with the metrics token.
 pub fn metrics_allowed(req: &HttpRequest, token: Option<&[u8]>) -> bool {
-    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    // `to_canonical` folds IPv4-mapped IPv6 peers (`::ffff:127.0.0.1`) on dual-stack listeners.
+    let loopback = req
+        .peer_addr()
+        .is_some_and(|a| a.ip().to_canonical().is_loopback());
     if loopback {
         return true;
     }

@@ -59,7 +59,7 @@ async fn serve(
     match run(kind, &req, payload, &state, &facts, accepted_at).await {
         Ok(r) => r,
         Err(e) => {
-            facts.set_error(e.code(), false);
+            facts.set_error(&e, false);
             e.response(&facts.ids.req_id)
         }
     }
@@ -346,7 +346,7 @@ async fn stream(
                 .await
                 .unwrap_or(StreamOutput::Failed(StreamFailure::WorkerLost));
             if let StreamOutput::Failed(f) = &item {
-                facts.set_error(ApiError::Upstream(*f).code(), true);
+                facts.set_error(&ApiError::Upstream(*f), true);
             }
             let mut out = Vec::with_capacity(256);
             let done = sse.encode(item, &mut out);

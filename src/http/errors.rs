@@ -29,6 +29,20 @@ pub enum ApiError {
     Upstream(StreamFailure),
 }
 
+/// The log-side detail: status, code and the offending field; never client content.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status(), self.code())?;
+        match self {
+            ApiError::InvalidField { param, .. } => write!(f, " (param {param})"),
+            ApiError::PayloadTooLarge { limit } => write!(f, " (limit {limit} bytes)"),
+            ApiError::Rejected { reason, .. } => write!(f, " (admission {reason})"),
+            ApiError::Upstream(StreamFailure::Upstream(kind)) => write!(f, " (upstream {kind})"),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl ApiError {
     pub fn field(param: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::InvalidField {

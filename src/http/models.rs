@@ -22,7 +22,7 @@ fn req_id(req: &HttpRequest) -> String {
 
 fn fail(req: &HttpRequest, e: ApiError) -> HttpResponse {
     if let Some(f) = req.extensions().get::<Arc<RequestFacts>>() {
-        f.set_error(e.code(), false);
+        f.set_error(&e, false);
     }
     e.response(&req_id(req))
 }

@@ -1,7 +1,8 @@
 //! Builds the actix-web servers. Routes on the API listener:
 //! `POST /v1/chat/completions`, `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`,
 //! `GET /livez`, `GET /readyz`, `GET /healthz`, `GET /metrics`; anything else is a JSON 404.
-//! The optional metrics listener serves `/metrics` and the probes only.
+//! The optional metrics listener serves `/metrics` and the probes only; when it is
+//! configured, `/metrics` moves there and the API listener answers it with a 404.
 
 use super::peer::PeerSocket;
 use super::state::AppState;
@@ -23,6 +24,7 @@ pub fn build(
     state: AppState,
     listener: TcpListener,
     role: Role,
+    serve_metrics: bool,
     workers: usize,
     shutdown_timeout: Duration,
 ) -> std::io::Result<Server> {
@@ -34,8 +36,12 @@ pub fn build(
             .wrap_fn(move |req, srv| access::wrap(req, srv, st.clone()))
             .route("/livez", web::get().to(probes::livez))
             .route("/readyz", web::get().to(probes::readyz))
-            .route("/healthz", web::get().to(probes::healthz))
-            .route("/metrics", web::get().to(probes::metrics));
+            .route("/healthz", web::get().to(probes::healthz));
+        let app = if serve_metrics {
+            app.route("/metrics", web::get().to(probes::metrics))
+        } else {
+            app
+        };
         let app = if role == Role::Api {
             app.route(
                 "/v1/chat/completions",
