@@ -118,7 +118,11 @@ async fn run(config: Config, logger: Logger) -> i32 {
         interrupt_grace: Duration::from_millis(config.streaming.interrupt_grace_ms),
         shutdown: shutdown_rx,
         active: Arc::default(),
+        capture_content: config.log.capture_content,
     };
+    if config.log.capture_content {
+        bus.publish(Event::Runtime(RuntimeEvent::ContentCaptureEnabled));
+    }
     let state = AppState {
         bus: bus.clone(),
         supervisor: supervisor.clone(),

@@ -180,3 +180,36 @@ fn a_failed_request_logs_its_detail_while_the_client_sees_a_fixed_message() {
     );
     assert_eq!(line["outcome"], "rejected");
 }
+
+#[test]
+fn content_capture_is_opt_in_and_announced() {
+    let d = Daemon::start_ready(Config::default().set("log.capture_content", "true"));
+    assert_eq!(d.events_named("content_capture_enabled").len(), 1);
+    let r = http::post(
+        d.addr,
+        "/v1/chat/completions",
+        &http::chat_body("capture me", false),
+    );
+    assert_eq!(r.status, 200);
+    let line = d.wait_event(Duration::from_secs(2), "captured content", |e| {
+        e["event"] == "content_captured"
+    });
+    assert_eq!(line["level"], "debug");
+    assert_eq!(line["input"], "capture me");
+    assert_eq!(line["output"], "You said: capture me");
+    let off = Daemon::start_ready(Config::default());
+    assert_eq!(
+        http::post(
+            off.addr,
+            "/v1/chat/completions",
+            &http::chat_body("not me", false)
+        )
+        .status,
+        200
+    );
+    off.wait_event(Duration::from_secs(2), "completion", |e| {
+        e["event"] == "request_completed" && e["route"] == "/v1/chat/completions"
+    });
+    assert!(off.events_named("content_captured").is_empty());
+    assert!(!off.lines().join("\n").contains("not me"));
+}

@@ -437,7 +437,8 @@ impl Metrics {
             }
             StreamEvent::TurnStarted { .. }
             | StreamEvent::TurnInterruptSent { .. }
-            | StreamEvent::TurnInterruptConfirmed { .. } => {}
+            | StreamEvent::TurnInterruptConfirmed { .. }
+            | StreamEvent::ContentCaptured { .. } => {}
         }
     }
 

@@ -31,6 +31,8 @@ pub struct StreamSettings {
     pub shutdown: watch::Receiver<bool>,
     /// Streams currently alive, for the shutdown drain.
     pub active: Arc<AtomicUsize>,
+    /// Debug-only content capture (`log.capture_content`): log input and output per turn.
+    pub capture_content: bool,
 }
 
 /// Time spent waiting on the worker, shared with the HTTP layer for the overhead metric.
@@ -65,6 +67,8 @@ pub struct UpstreamStream {
     aborting: Option<StreamOutcome>,
     idle_timer: Option<SpawnHandle>,
     finished: bool,
+    /// The generated text, kept only when content capture is on.
+    captured: String,
 }
 
 impl UpstreamStream {
@@ -95,6 +99,7 @@ impl UpstreamStream {
             aborting: None,
             idle_timer: None,
             finished: false,
+            captured: String::new(),
         }
     }
 
@@ -138,6 +143,9 @@ impl UpstreamStream {
         self.last_delta_at = Some(now);
         self.chunks += 1;
         if kind == DeltaKind::Text && !text.is_empty() {
+            if self.settings.capture_content {
+                self.captured.push_str(&text);
+            }
             let _ = self.out.send(StreamOutput::Text(text));
         }
         self.arm_idle(ctx);
@@ -226,6 +234,14 @@ impl UpstreamStream {
                 let _ = self.out.send(StreamOutput::Finished);
             }
             None => {}
+        }
+        if self.settings.capture_content {
+            let output = std::mem::take(&mut self.captured);
+            self.emit(StreamEvent::ContentCaptured {
+                ids: self.request.ctx.ids.clone(),
+                input: self.request.input.clone(),
+                output,
+            });
         }
         let accepted = self.request.accepted_at;
         let error_type = failure.map(|f| match f {

@@ -122,6 +122,7 @@ pub(super) fn sample_events() -> Vec<Event> {
             location: "a.rs:1".into(),
             error: "boom",
         }),
+        Event::Runtime(R::ContentCaptureEnabled),
         Event::Runtime(R::BusEventsDropped {
             subscriber: "tracing",
             dropped: 1,
@@ -174,6 +175,11 @@ pub(super) fn sample_events() -> Vec<Event> {
         Event::Stream(S::TurnInterruptConfirmed {
             ids: ids(),
             slot: 0,
+        }),
+        Event::Stream(S::ContentCaptured {
+            ids: ids(),
+            input: "in".into(),
+            output: "out".into(),
         }),
         stream_ended(StreamOutcome::Completed, Some(1.0)),
         stream_ended(StreamOutcome::WorkerLost, None),

@@ -82,6 +82,7 @@ fn runtime_fields(e: &RuntimeEvent, s: &mut dyn Serializer) -> slog::Result {
             s.emit_str("error", error)?;
             s.emit_str("error_code", "panic")
         }
+        RuntimeEvent::ContentCaptureEnabled => Ok(()),
         RuntimeEvent::BusEventsDropped {
             subscriber,
             dropped,
@@ -179,6 +180,11 @@ fn stream_fields(e: &StreamEvent, s: &mut dyn Serializer) -> slog::Result {
         StreamEvent::TurnInterruptConfirmed { ids, slot } => {
             req(s, ids)?;
             s.emit_usize("worker", *slot)
+        }
+        StreamEvent::ContentCaptured { ids, input, output } => {
+            req(s, ids)?;
+            s.emit_str("input", input)?;
+            s.emit_str("output", output)
         }
         StreamEvent::StreamEnded(x) => {
             req(s, &x.ids)?;

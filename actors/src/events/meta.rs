@@ -62,6 +62,12 @@ impl Event {
                 RuntimeEvent::PanicOccurred { .. } => {
                     meta("panic_occurred", Critical, C::Runtime, "panic")
                 }
+                RuntimeEvent::ContentCaptureEnabled => meta(
+                    "content_capture_enabled",
+                    Warning,
+                    C::Runtime,
+                    "content capture enabled",
+                ),
                 RuntimeEvent::BusEventsDropped { .. } => meta(
                     "bus_events_dropped",
                     Warning,
@@ -119,6 +125,9 @@ impl Event {
                     C::Stream,
                     "turn interrupt confirmed",
                 ),
+                StreamEvent::ContentCaptured { .. } => {
+                    meta("content_captured", Debug, C::Stream, "content captured")
+                }
                 StreamEvent::StreamEnded(s) => {
                     let level = if s.outcome == StreamOutcome::Completed {
                         Info
@@ -226,6 +235,7 @@ pub const CATALOGUE: &[&str] = &[
     "daemon_stopped",
     "startup_failed",
     "panic_occurred",
+    "content_capture_enabled",
     "bus_events_dropped",
     "spans_dropped",
     "request_received",
@@ -237,6 +247,7 @@ pub const CATALOGUE: &[&str] = &[
     "upstream_error_received",
     "turn_interrupt_sent",
     "turn_interrupt_confirmed",
+    "content_captured",
     "stream_ended",
     "worker_spawned",
     "worker_spawn_failed",

@@ -51,6 +51,7 @@ pub enum RuntimeEvent {
         location: String,
         error: &'static str,
     },
+    ContentCaptureEnabled,
     BusEventsDropped {
         subscriber: &'static str,
         dropped: u64,
@@ -151,6 +152,13 @@ pub enum StreamEvent {
     TurnInterruptConfirmed {
         ids: ReqIds,
         slot: usize,
+    },
+    /// Debug-only (`log.capture_content`, loopback listeners only): the one event that
+    /// carries content, the turn input and the generated text.
+    ContentCaptured {
+        ids: ReqIds,
+        input: String,
+        output: String,
     },
     StreamEnded(Box<StreamSummary>),
 }
