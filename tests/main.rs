@@ -25,6 +25,9 @@ mod metrics_access;
 mod metrics_cardinality;
 mod metrics_latency;
 mod metrics_scrape;
+mod ops_dashboard;
+mod ops_docs;
+mod ops_rules;
 mod real_codex;
 #[path = "prometheus.rs"]
 mod real_prometheus;

@@ -199,6 +199,14 @@ fn real_codex_chat_unary_and_stream_carry_mock_text_and_usage() {
         (&done["status"], &done["outcome"], &done["stream"]),
         (&json!(200), &json!("completed"), &json!(true))
     );
+    // Every notification Codex sent is known to the protocol layer.
+    let metrics = r.daemon.metrics();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "codexd_worker_unknown_notifications_total 0"),
+        "unknown worker notifications:\n{metrics}"
+    );
 }
 
 #[test]
@@ -356,15 +364,13 @@ fn real_codex_responses_route_and_trace_context_reach_the_provider() {
     // Codex's own spans join the same traces: they are flushed when the worker stops.
     let mut r = r;
     assert!(r.daemon.terminate().success());
+    r.mock
+        .wait_for_request_to("/v1/traces", WAIT)
+        .expect("an OTLP export from Codex");
+    let exports = r.mock.requests_to("/v1/traces");
     for trace in [trace_id.as_str(), client_trace] {
         let raw = hex_bytes(trace);
-        let spans = r.mock.wait_for_request_to("/v1/traces", WAIT);
-        assert!(spans.is_some(), "no OTLP export from Codex");
-        let found = r
-            .mock
-            .requests_to("/v1/traces")
-            .iter()
-            .any(|q| q.raw_body_contains(&raw));
+        let found = exports.iter().any(|q| q.raw_body_contains(&raw));
         assert!(found, "no Codex span in trace {trace}");
     }
 }

@@ -23,6 +23,7 @@ use codexd_actors::turn::{RequestContext, StreamFailure, StreamOutput, TokenUsag
 use codexd_actors::worker::supervisor::AcquireLease;
 use codexd_actors::worker::Lease;
 use futures_util::StreamExt;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -193,11 +194,11 @@ async fn run(
         timing,
     )
     .start();
-    let peer = req.conn_data::<PeerSocket>();
+    let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
     if parsed.stream {
         stream(kind, rx, &parsed, &model.id, state, facts.clone(), peer).await
     } else {
-        unary(kind, rx, &model.id, facts, peer).await
+        unary(kind, rx, &model.id, facts, peer.as_deref()).await
     }
 }
 
@@ -288,25 +289,28 @@ async fn stream(
     model: &str,
     state: &AppState,
     facts: Arc<RequestFacts>,
-    peer: Option<&PeerSocket>,
+    peer: Option<Rc<PeerSocket>>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut first = None;
-    let hold = tokio::time::sleep(state.api.header_hold);
-    tokio::pin!(hold);
-    let hung_up = peer::hang_up(peer);
-    tokio::pin!(hung_up);
-    loop {
-        tokio::select! {
-            _ = &mut hung_up => return Ok(client_gone(&facts)),
-            item = rx.recv() => match item {
-                Some(StreamOutput::Keepalive) => continue,
-                Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),
-                Some(other) => { first = Some(other); break; }
-                None => return Err(ApiError::Upstream(StreamFailure::WorkerLost)),
-            },
-            _ = &mut hold => break,
+    let first = {
+        let mut first = None;
+        let hold = tokio::time::sleep(state.api.header_hold);
+        tokio::pin!(hold);
+        let hung_up = peer::hang_up(peer.as_deref());
+        tokio::pin!(hung_up);
+        loop {
+            tokio::select! {
+                _ = &mut hung_up => return Ok(client_gone(&facts)),
+                item = rx.recv() => match item {
+                    Some(StreamOutput::Keepalive) => continue,
+                    Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),
+                    Some(other) => { first = Some(other); break; }
+                    None => return Err(ApiError::Upstream(StreamFailure::WorkerLost)),
+                },
+                _ = &mut hold => break,
+            }
         }
-    }
+        first
+    };
     let created = clock::unix_seconds();
     let req_id = facts.ids.req_id.clone();
     let mut sse = match kind {
@@ -332,25 +336,34 @@ async fn stream(
         done = sse.encode(item, &mut head);
     }
     let initial = Some(Bytes::from(head));
+    // actix-web only notices a vanished client when a write fails, so while waiting for the
+    // next output the body also probes the socket; a hang-up ends the body, which drops the
+    // receiver and makes the stream actor interrupt the turn.
     let body = futures_util::stream::unfold(
-        (rx, sse, done, initial, facts),
-        |(mut rx, mut sse, done, initial, facts)| async move {
+        (rx, sse, done, initial, facts, peer),
+        |(mut rx, mut sse, done, initial, facts, peer)| async move {
             if let Some(b) = initial {
-                return Some((Ok::<_, actix_web::Error>(b), (rx, sse, done, None, facts)));
+                return Some((
+                    Ok::<_, actix_web::Error>(b),
+                    (rx, sse, done, None, facts, peer),
+                ));
             }
             if done {
                 return None;
             }
-            let item = rx
-                .recv()
-                .await
-                .unwrap_or(StreamOutput::Failed(StreamFailure::WorkerLost));
+            let item = tokio::select! {
+                item = rx.recv() => item.unwrap_or(StreamOutput::Failed(StreamFailure::WorkerLost)),
+                _ = peer::hang_up(peer.as_deref()) => {
+                    facts.set_client_gone();
+                    return None;
+                }
+            };
             if let StreamOutput::Failed(f) = &item {
                 facts.set_error(&ApiError::Upstream(*f), true);
             }
             let mut out = Vec::with_capacity(256);
             let done = sse.encode(item, &mut out);
-            Some((Ok(Bytes::from(out)), (rx, sse, done, None, facts)))
+            Some((Ok(Bytes::from(out)), (rx, sse, done, None, facts, peer)))
         },
     );
     Ok(HttpResponse::Ok()

@@ -64,7 +64,7 @@ pub fn build(
             // API handlers probe it to notice a client that hung up while they wait.
             if role == Role::Api {
                 if let Some(peer) = PeerSocket::new(tcp) {
-                    data.insert(peer);
+                    data.insert(std::rc::Rc::new(peer));
                 }
             }
         }
