@@ -76,6 +76,12 @@ fn rig(label: &str, otel: bool) -> Rig {
             ),
         )
         .worker_env(MOCK_API_KEY_ENV, MOCK_API_KEY);
+    // With `otel`, codexd exports its own spans to the same receiver as Codex.
+    let config = if otel {
+        config.set("tracing.endpoint", &format!("{:?}", mock.otlp_traces_url()))
+    } else {
+        config
+    };
     let daemon = Daemon::start_ready(config);
     Rig { daemon, mock }
 }
@@ -367,17 +373,33 @@ fn real_codex_responses_route_and_trace_context_reach_the_provider() {
     r.mock
         .wait_for_request_to("/v1/traces", WAIT)
         .expect("an OTLP export from Codex");
-    let exports = r.mock.requests_to("/v1/traces");
-    for trace in [trace_id.as_str(), client_trace] {
-        let raw = hex_bytes(trace);
-        let found = exports.iter().any(|q| q.raw_body_contains(&raw));
-        assert!(found, "no Codex span in trace {trace}");
-    }
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect()
+    let spans = crate::support::eventually(WAIT, "Codex spans in both traces", || {
+        let spans = crate::support::otlp::spans(&r.mock);
+        [trace_id.as_str(), client_trace]
+            .iter()
+            .all(|t| {
+                spans
+                    .iter()
+                    .any(|s| s.service == "codex-app-server" && s.trace_id == *t)
+            })
+            .then_some(spans)
+    });
+    // One trace from the client to the model: Codex's server spans hang under `chat {model}`.
+    let chat = spans
+        .iter()
+        .find(|s| {
+            s.service == "codexd"
+                && s.trace_id == client_trace
+                && s.name == format!("chat {MOCK_MODEL}")
+        })
+        .expect("codexd's chat span in the client's trace");
+    let children: Vec<&str> = spans
+        .iter()
+        .filter(|s| s.service == "codex-app-server" && s.parent_span_id == chat.span_id)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        !children.is_empty(),
+        "no Codex span is a child of codexd's chat span"
+    );
 }
