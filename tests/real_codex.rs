@@ -48,6 +48,11 @@ fn toml_path(p: &std::path::Path) -> String {
 /// Starts the mock, then codexd with one Codex worker pointed at it (Codex's own OTLP trace
 /// export to the mock when `otel`), and waits until the worker is ready.
 fn rig(label: &str, otel: bool) -> Rig {
+    rig_with(label, otel, |c| c)
+}
+
+/// [`rig`] with a last change to the daemon's config.
+fn rig_with(label: &str, otel: bool, tweak: impl FnOnce(Config) -> Config) -> Rig {
     let bin = codex_bin();
     let mock = MockProvider::start(Reply::default()).expect("start the mock provider");
     let mut args = codex_env::worker_args(&mock.base_url(), MOCK_MODEL);
@@ -82,7 +87,7 @@ fn rig(label: &str, otel: bool) -> Rig {
     } else {
         config
     };
-    let daemon = Daemon::start_ready(config);
+    let daemon = Daemon::start_ready(tweak(config));
     Rig { daemon, mock }
 }
 
@@ -402,4 +407,29 @@ fn real_codex_responses_route_and_trace_context_reach_the_provider() {
         !children.is_empty(),
         "no Codex span is a child of codexd's chat span"
     );
+}
+
+#[test]
+fn real_codex_gets_client_system_prompts_only_when_the_operator_allows_them() {
+    for allow in [true, false] {
+        let r = rig_with(&format!("sys-{allow}"), false, |c| {
+            c.set("codex.allow_client_system_prompt", &allow.to_string())
+        });
+        let body = json!({"model": MOCK_MODEL, "messages": [
+            {"role": "system", "content": "SYS-MARKER-5521 answer in French"},
+            {"role": "user", "content": "Bonjour?"}]});
+        let resp = http::post(r.daemon.addr, "/v1/chat/completions", &body);
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        let upstream = provider_request(&r.mock, 0, "Bonjour?");
+        let sent = upstream
+            .body
+            .as_ref()
+            .map(|b| b.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            sent.contains("SYS-MARKER-5521"),
+            allow,
+            "system prompt forwarded as developer instructions only when allowed"
+        );
+    }
 }
