@@ -138,56 +138,12 @@ impl Daemon {
         let dir = scratch_dir("daemon");
         let path = dir.join("codexd.toml");
         std::fs::write(&path, config.text()).expect("write config");
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in &config.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn codexd");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut err = child.stderr.take().expect("stderr");
-        let esink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                esink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let mut d = Daemon {
-            child,
-            addr: "127.0.0.1:1".parse().unwrap(),
-            metrics_addr: None,
-            lines,
-            stderr,
-            dir,
-            exit: None,
-        };
-        let bound = d.wait_event(Duration::from_secs(15), "listener_bound api", |e| {
-            e["event"] == "listener_bound" && e["role"] == "api"
-        });
-        d.addr = bound["addr"].as_str().unwrap().parse().unwrap();
-        d.metrics_addr = d
-            .events()
-            .into_iter()
-            .find(|e| e["event"] == "listener_bound" && e["role"] == "metrics")
-            .and_then(|e| e["addr"].as_str().and_then(|a| a.parse().ok()));
-        d
+        let env: Vec<(&str, &str)> = config
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Daemon::start_with_file(&path, &env)
     }
 
     /// Starts a daemon and waits until `/readyz` answers 200.
@@ -331,12 +287,16 @@ impl Daemon {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Daemon::launch(cmd)
+        let dir = path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| scratch_dir("daemon"));
+        Daemon::launch(cmd, dir)
     }
 
     /// Spawns a prepared `codexd serve` command, collects its output and waits for the API
     /// listener.
-    fn launch(mut cmd: Command) -> Daemon {
+    fn launch(mut cmd: Command, dir: PathBuf) -> Daemon {
         let mut child = cmd.spawn().expect("spawn codexd");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("stdout");
@@ -364,13 +324,18 @@ impl Daemon {
             metrics_addr: None,
             lines,
             stderr,
-            dir: scratch_dir("daemon"),
+            dir,
             exit: None,
         };
         let bound = d.wait_event(Duration::from_secs(15), "listener_bound api", |e| {
             e["event"] == "listener_bound" && e["role"] == "api"
         });
         d.addr = bound["addr"].as_str().unwrap().parse().unwrap();
+        d.metrics_addr = d
+            .events()
+            .into_iter()
+            .find(|e| e["event"] == "listener_bound" && e["role"] == "metrics")
+            .and_then(|e| e["addr"].as_str().and_then(|a| a.parse().ok()));
         d
     }
 }
