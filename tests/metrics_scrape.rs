@@ -174,11 +174,6 @@ pub fn promtool() -> PathBuf {
     crate::support::prometheus::tool("CODEXD_PROMTOOL")
 }
 
-/// `prometheus` from `CODEXD_PROMETHEUS` (fails the test when unset: never skipped).
-pub fn prometheus_bin() -> PathBuf {
-    crate::support::prometheus::tool("CODEXD_PROMETHEUS")
-}
-
 /// Runs `promtool check metrics` on `text`; returns whether it passed and what it said.
 pub fn promtool_check(text: &str) -> (bool, String) {
     let mut child = Command::new(promtool())
