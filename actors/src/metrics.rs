@@ -5,6 +5,7 @@
 use crate::bus::Published;
 use crate::events::{Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent};
 use crate::labels::*;
+use crate::worker::state::SlotState;
 use actix::prelude::*;
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
@@ -71,6 +72,7 @@ pub struct Metrics {
     upstream_errors: IntCounterVec,
     tokens: IntCounterVec,
     worker_up: IntGaugeVec,
+    worker_state: IntGaugeVec,
     workers_ready: IntGauge,
     restarts: IntCounterVec,
     backoff: GaugeVec,
@@ -221,6 +223,13 @@ impl Metrics {
                 ),
                 &["slot"]
             )?),
+            worker_state: reg!(IntGaugeVec::new(
+                Opts::new(
+                    "codexd_worker_state",
+                    "1 for the worker slot's current state, 0 for every other state."
+                ),
+                &["slot", "state"]
+            )?),
             workers_ready: reg!(IntGauge::new(
                 "codexd_workers_ready",
                 "Worker slots ready to take turns."
@@ -299,6 +308,12 @@ impl Metrics {
         for slot in 0..settings.slots {
             let s = slot.to_string();
             self.worker_up.with_label_values(&[s.as_str()]).set(0);
+            for state in SlotState::ALL {
+                let on = i64::from(*state == SlotState::Stopped);
+                self.worker_state
+                    .with_label_values(&[s.as_str(), state.as_str()])
+                    .set(on);
+            }
             self.backoff.with_label_values(&[s.as_str()]).set(0.0);
             self.turns_in_flight.with_label_values(&[s.as_str()]).set(0);
             for reason in RestartReason::ALL {
@@ -446,6 +461,12 @@ impl Metrics {
         match e {
             WorkerEvent::WorkerStateChanged { slot, from, to } => {
                 let s = slot.to_string();
+                self.worker_state
+                    .with_label_values(&[s.as_str(), from.as_str()])
+                    .set(0);
+                self.worker_state
+                    .with_label_values(&[s.as_str(), to.as_str()])
+                    .set(1);
                 self.worker_up
                     .with_label_values(&[s.as_str()])
                     .set(i64::from(to.is_serving()));
