@@ -25,3 +25,8 @@ deps:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## Build release binaries and run the full benchmark (a few minutes; report in bench-out/).
+bench:
+	$(CARGO) build --release -p codexd -p codexd-bench
+	./target/release/codexd-bench --codexd target/release/codexd --config config/demo.toml --out bench-out
