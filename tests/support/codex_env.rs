@@ -90,9 +90,19 @@ pub fn codex_bin() -> io::Result<PathBuf> {
 }
 
 /// A fresh, empty directory `<repo>/target/codex-home/<label>-<pid>-<n>-<nanos>` for use as
-/// `CODEX_HOME` (never under the system temp folder).
+/// `CODEX_HOME`. Codex refuses to set up its sandbox helper under the system temp folder, so
+/// when the checkout itself lives there (a CI clone in /tmp, say) the directory goes under
+/// `$HOME/.cache/codexd-tests` instead.
 pub fn fresh_codex_home(label: &str) -> io::Result<PathBuf> {
-    fresh_codex_home_in(&repo_root(), label)
+    let repo = repo_root();
+    let temp = std::env::temp_dir();
+    if repo.starts_with(&temp) || repo.starts_with("/tmp") {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/root"));
+        return fresh_codex_home_in(&home.join(".cache").join("codexd-tests"), label);
+    }
+    fresh_codex_home_in(&repo, label)
 }
 
 /// Like [`fresh_codex_home`] under `<root>/target/codex-home`.
