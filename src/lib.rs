@@ -9,6 +9,7 @@ pub mod http;
 pub mod logging;
 pub mod runtime;
 pub mod shutdown;
+pub mod stdout_buffer;
 pub mod telemetry;
 pub mod trace_cmd;
 pub mod wiring;

@@ -13,8 +13,16 @@ use std::sync::Mutex;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Keeps the async drain alive; dropping it flushes every pending line.
-pub struct LogGuard(#[allow(dead_code)] Option<slog_async::AsyncGuard>);
+/// Keeps the async drain alive; dropping it writes out every pending line.
+pub struct LogGuard(Option<slog_async::AsyncGuard>);
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        // Joins the log thread, which has then written everything into the buffer.
+        drop(self.0.take());
+        crate::stdout_buffer::SharedStdout::flush_if_started();
+    }
+}
 
 fn level_name(l: Level) -> &'static str {
     match l {
@@ -36,8 +44,10 @@ fn filter_level(l: LogLevel) -> Level {
     }
 }
 
-fn json_drain<W: Write + Send + 'static>(w: W) -> slog_json::Json<W> {
+/// The JSON drain with the canonical fields; `flush` writes out every line at once.
+fn json_drain<W: Write + Send + 'static>(w: W, flush: bool) -> slog_json::Json<W> {
     slog_json::Json::new(w)
+        .set_flush(flush)
         .add_key_value(o!(
             "ts" => PushFnValue(|_: &Record<'_>, ser| ser.emit(clock::now_rfc3339())),
             "level" => FnValue(|r: &Record<'_>| level_name(r.level())),
@@ -52,7 +62,9 @@ fn json_drain<W: Write + Send + 'static>(w: W) -> slog_json::Json<W> {
 pub fn root(cfg: &Log) -> (Logger, LogGuard) {
     let level = filter_level(cfg.level);
     let (async_drain, guard) = match cfg.format {
-        LogFormat::Json => build_async(json_drain(std::io::stdout())),
+        LogFormat::Json => {
+            build_async(json_drain(crate::stdout_buffer::SharedStdout::get(), false))
+        }
         LogFormat::Pretty => build_async(Pretty),
     };
     let drain = LevelFilter::new(async_drain, level).fuse();
@@ -71,8 +83,12 @@ where
 }
 
 /// A synchronous JSON logger for the last words of a dying process.
+///
+/// It writes through the same buffered stdout as the log thread, after what is already
+/// buffered, and flushes every line at once.
 pub fn sync_logger() -> Logger {
-    Logger::root(Mutex::new(json_drain(std::io::stdout())).fuse(), o!())
+    let drain = json_drain(crate::stdout_buffer::SharedStdout::get(), true);
+    Logger::root(Mutex::new(drain).fuse(), o!())
 }
 
 /// Installs a panic hook that writes one final JSON line (release builds then abort).

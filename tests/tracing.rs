@@ -192,6 +192,9 @@ fn dead_endpoint_case(endpoint: String) {
         (v > 0.0).then_some(v)
     });
     assert!(dropped >= 1.0);
+    d.wait_event(Duration::from_secs(2), "the spans_dropped warning", |e| {
+        e["event"] == "spans_dropped"
+    });
     let warnings = d.events_named("spans_dropped");
     assert!(
         !warnings.is_empty() && warnings.len() <= 2,

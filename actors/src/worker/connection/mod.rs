@@ -344,8 +344,13 @@ impl Actor for WorkerConnection {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let mut stdin = parts.stdin;
         actix::spawn(async move {
-            while let Some(line) = rx.recv().await {
-                if stdin.write_all(&line).await.is_err() {
+            // Lines queued together go out in one write: one wake-up of the worker, not one
+            // per line.
+            while let Some(mut batch) = rx.recv().await {
+                while let Ok(more) = rx.try_recv() {
+                    batch.extend_from_slice(&more);
+                }
+                if stdin.write_all(&batch).await.is_err() {
                     break;
                 }
             }
