@@ -167,8 +167,12 @@ fn metrics_after_a_mixed_workload_pass_promtool_and_add_up() {
     // Let every completion reach the collector, then scrape once for everything.
     let m = settle(WAIT, || {
         let m = scrape(&d);
+        // ... and the crashed worker to be back, so the gauges have settled too.
         let done = m.sum("codexd_http_requests_total", &[]) >= api_requests
-            && m.sum("codexd_streams_active", &[]) == 0.0;
+            && m.sum("codexd_streams_active", &[]) == 0.0
+            && m.sum("codexd_http_requests_in_flight", &[]) == 0.0
+            && m.sum("codexd_workers_ready", &[]) == 1.0
+            && m.sum("codexd_worker_restart_backoff_seconds", &[]) == 0.0;
         (done, m)
     });
     let text = d.metrics();

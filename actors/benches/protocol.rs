@@ -29,10 +29,12 @@ fn routes() -> HashMap<String, u64> {
 fn route_line(line: &[u8], routes: &HashMap<String, u64>) -> Option<(u64, TurnSignal)> {
     match protocol::decode(line).ok()? {
         Incoming::Notification { method, params } => {
-            let key = protocol::thread_id(&params)
+            let key = params
+                .thread_id
+                .as_deref()
                 .and_then(|t| routes.get(t))
                 .copied()?;
-            Some((key, protocol::classify(&method, &params)))
+            Some((key, protocol::classify(&method, params)))
         }
         Incoming::Response { id, .. } => Some((id, TurnSignal::Ignored)),
         Incoming::ServerRequest { .. } => None,

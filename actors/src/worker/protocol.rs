@@ -5,18 +5,21 @@
 use crate::labels::{ProtocolErrorKind, ServerRequestKind, UpstreamErrorKind};
 use crate::turn::{DeltaKind, TokenUsage, TurnStatus};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
-/// A decoded line from a worker.
+/// A decoded line from a worker. Notifications, the hot path, are decoded borrowing from
+/// the line: only the fields codexd reads are materialised, the rest is skipped.
 #[derive(Debug)]
-pub enum Incoming {
+pub enum Incoming<'a> {
     Response {
         id: u64,
         outcome: Result<Value, RpcError>,
     },
     Notification {
-        method: String,
-        params: Value,
+        method: Cow<'a, str>,
+        params: NoteParams<'a>,
     },
     ServerRequest {
         id: Value,
@@ -34,34 +37,98 @@ pub struct RpcError {
 }
 
 #[derive(Deserialize)]
-struct Raw {
-    id: Option<Value>,
-    method: Option<String>,
+struct Envelope<'a> {
     #[serde(default)]
-    params: Value,
-    result: Option<Value>,
+    id: Option<Value>,
+    #[serde(default, borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
     error: Option<RpcError>,
 }
 
+/// The notification fields codexd uses; everything else in `params` is skipped unread.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteParams<'a> {
+    #[serde(rename = "threadId", borrow)]
+    pub thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub delta: Option<Cow<'a, str>>,
+    #[serde(rename = "willRetry")]
+    pub will_retry: Option<bool>,
+    pub error: Option<NoteError>,
+    #[serde(rename = "tokenUsage")]
+    pub token_usage: Option<NoteUsage>,
+    pub turn: Option<NoteTurn>,
+}
+
+/// `params.error` of an `error` notification.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteError {
+    #[serde(rename = "codexErrorInfo")]
+    pub info: Option<Value>,
+}
+
+/// `params.tokenUsage`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteUsage {
+    pub total: Option<UsageBreakdown>,
+}
+
+/// One token-usage breakdown.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UsageBreakdown {
+    pub total_tokens: u64,
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+}
+
+/// `params.turn` of `turn/started` and `turn/completed` (its items are skipped).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteTurn {
+    pub id: Option<String>,
+    pub status: Option<String>,
+}
+
+fn value_of(raw: Option<&RawValue>) -> Value {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// Decodes one line. Anything that is not a JSON object of a known shape is an error kind.
-pub fn decode(line: &[u8]) -> Result<Incoming, ProtocolErrorKind> {
-    let raw: Raw = serde_json::from_slice(line).map_err(|_| ProtocolErrorKind::InvalidJson)?;
+pub fn decode(line: &[u8]) -> Result<Incoming<'_>, ProtocolErrorKind> {
+    let raw: Envelope<'_> =
+        serde_json::from_slice(line).map_err(|_| ProtocolErrorKind::InvalidJson)?;
     match (raw.id, raw.method) {
         (Some(id), Some(method)) => Ok(Incoming::ServerRequest {
             id,
-            method,
-            params: raw.params,
+            method: method.into_owned(),
+            params: value_of(raw.params),
         }),
-        (None, Some(method)) => Ok(Incoming::Notification {
-            method,
-            params: raw.params,
-        }),
+        (None, Some(method)) => {
+            // A notification whose params have an unexpected shape is still routed by
+            // method (and counted if unknown), never a protocol error.
+            let params = raw
+                .params
+                .and_then(|p| serde_json::from_str(p.get()).ok())
+                .unwrap_or_default();
+            Ok(Incoming::Notification { method, params })
+        }
         (Some(id), None) => {
             let id = id.as_u64().ok_or(ProtocolErrorKind::UnexpectedMessage)?;
             let outcome = match (raw.result, raw.error) {
                 (_, Some(e)) => Err(e),
-                (Some(r), None) => Ok(r),
-                (None, None) => Ok(Value::Null),
+                (r, None) => Ok(value_of(r)),
             };
             Ok(Incoming::Response { id, outcome })
         }
@@ -115,7 +182,7 @@ fn line(v: &Value) -> Vec<u8> {
     out
 }
 
-/// `params.threadId` of a notification, used to route it to the owning turn.
+/// `params.threadId` of a server→client request, used to find the owning turn.
 pub fn thread_id(params: &Value) -> Option<&str> {
     params.get("threadId").and_then(Value::as_str)
 }
@@ -171,26 +238,26 @@ const IGNORED: &[&str] = &[
     "remoteControl/status/changed",
 ];
 
-/// Classifies a turn notification.
-pub fn classify(method: &str, params: &Value) -> TurnSignal {
+/// Classifies a turn notification, taking the delta text out of `params`.
+pub fn classify(method: &str, params: NoteParams<'_>) -> TurnSignal {
     match method {
-        "item/agentMessage/delta" => {
-            let d = params.get("delta").and_then(Value::as_str).unwrap_or("");
-            TurnSignal::Delta(DeltaKind::Text, d.to_owned())
-        }
+        "item/agentMessage/delta" => TurnSignal::Delta(
+            DeltaKind::Text,
+            params.delta.map(Cow::into_owned).unwrap_or_default(),
+        ),
         "item/commandExecution/outputDelta"
         | "item/fileChange/outputDelta"
         | "item/mcpToolCall/progress" => TurnSignal::Delta(DeltaKind::Tool, String::new()),
-        "thread/tokenUsage/updated" => TurnSignal::Usage(usage(params)),
+        "thread/tokenUsage/updated" => TurnSignal::Usage(usage(params.token_usage)),
         "error" => {
-            if params.get("willRetry").and_then(Value::as_bool) == Some(true) {
+            if params.will_retry == Some(true) {
                 TurnSignal::Ignored
             } else {
-                TurnSignal::Error(error_kind(params.pointer("/error/codexErrorInfo")))
+                TurnSignal::Error(error_kind(params.error.and_then(|e| e.info).as_ref()))
             }
         }
         "turn/completed" => {
-            let status = match params.pointer("/turn/status").and_then(Value::as_str) {
+            let status = match params.turn.and_then(|t| t.status).as_deref() {
                 Some("completed") => TurnStatus::Completed,
                 Some("interrupted") => TurnStatus::Interrupted,
                 _ => TurnStatus::Failed,
@@ -202,23 +269,20 @@ pub fn classify(method: &str, params: &Value) -> TurnSignal {
     }
 }
 
-fn usage(params: &Value) -> TokenUsage {
+fn usage(u: Option<NoteUsage>) -> TokenUsage {
     // `total` accumulates over the thread and `last` covers only the last model call. Each
     // thread is ephemeral and runs exactly one turn, so `total` is this turn's usage, tool
     // loops with several model calls included.
-    let t = params.pointer("/tokenUsage/total").unwrap_or(&Value::Null);
-    let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let input = n("inputTokens");
-    let output = n("outputTokens");
-    let total = match n("totalTokens") {
-        0 => input + output,
+    let t = u.and_then(|u| u.total).unwrap_or_default();
+    let total = match t.total_tokens {
+        0 => t.input_tokens + t.output_tokens,
         v => v,
     };
     TokenUsage {
-        input,
-        output,
-        cached_input: n("cachedInputTokens"),
-        reasoning: n("reasoningOutputTokens"),
+        input: t.input_tokens,
+        output: t.output_tokens,
+        cached_input: t.cached_input_tokens,
+        reasoning: t.reasoning_output_tokens,
         total,
     }
 }
@@ -348,22 +412,51 @@ mod tests {
         assert_eq!(error_kind(None), UpstreamErrorKind::Other);
     }
 
+    fn note(v: Value) -> NoteParams<'static> {
+        let text: &'static str = Box::leak(v.to_string().into_boxed_str());
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn notifications_are_decoded_borrowing_only_what_is_used() {
+        let line = br#"{"method":"item/agentMessage/delta","params":{"threadId":"T","turnId":"U","itemId":"m","delta":"Hi \"there\""},"emittedAtMs":1}"#;
+        let Incoming::Notification { method, params } = decode(line).unwrap() else {
+            panic!()
+        };
+        assert_eq!(params.thread_id.as_deref(), Some("T"));
+        assert_eq!(
+            classify(&method, params),
+            TurnSignal::Delta(DeltaKind::Text, "Hi \"there\"".into())
+        );
+        // Unexpected params shapes still decode, as an unknown-but-harmless notification.
+        let odd = decode(br#"{"method":"x/y","params":[1,2]}"#).unwrap();
+        assert!(matches!(odd, Incoming::Notification { .. }));
+    }
+
     #[test]
     fn reads_usage_and_completion() {
-        let p = json!({"threadId":"T","tokenUsage":{"total":{"totalTokens":18,"inputTokens":10,"cachedInputTokens":2,"outputTokens":8,"reasoningOutputTokens":1}}});
-        let TurnSignal::Usage(u) = classify("thread/tokenUsage/updated", &p) else {
+        let p = note(
+            json!({"threadId":"T","tokenUsage":{"total":{"totalTokens":18,"inputTokens":10,"cachedInputTokens":2,"outputTokens":8,"reasoningOutputTokens":1}}}),
+        );
+        let TurnSignal::Usage(u) = classify("thread/tokenUsage/updated", p) else {
             panic!()
         };
         assert_eq!(
             (u.input, u.output, u.cached_input, u.reasoning, u.total),
             (10, 8, 2, 1, 18)
         );
-        let c = classify("turn/completed", &json!({"turn":{"status":"interrupted"}}));
+        let c = classify(
+            "turn/completed",
+            note(json!({"turn":{"status":"interrupted","items":[{"text":"x"}]}})),
+        );
         assert_eq!(c, TurnSignal::Completed(TurnStatus::Interrupted));
-        assert_eq!(classify("brand/new", &Value::Null), TurnSignal::Unknown);
-        let rc = json!({"status": "disabled", "serverName": "vm"});
         assert_eq!(
-            classify("remoteControl/status/changed", &rc),
+            classify("brand/new", NoteParams::default()),
+            TurnSignal::Unknown
+        );
+        let rc = note(json!({"status": "disabled", "serverName": "vm"}));
+        assert_eq!(
+            classify("remoteControl/status/changed", rc),
             TurnSignal::Ignored
         );
     }

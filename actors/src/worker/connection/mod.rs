@@ -412,7 +412,7 @@ impl StreamHandler<Frame> for WorkerConnection {
         }
         match protocol::decode(&line) {
             Ok(Incoming::Response { id, outcome }) => self.on_response(id, outcome, ctx),
-            Ok(Incoming::Notification { method, params }) => self.on_notification(&method, &params),
+            Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
             Ok(Incoming::ServerRequest { id, method, params }) => {
                 self.on_server_request(&id, &method, &params)
             }

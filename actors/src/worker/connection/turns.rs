@@ -79,10 +79,16 @@ impl WorkerConnection {
         }
     }
 
-    pub(super) fn on_notification(&mut self, method: &str, params: &Value) {
-        let key = protocol::thread_id(params)
+    pub(super) fn on_notification(&mut self, method: &str, params: protocol::NoteParams<'_>) {
+        let key = params
+            .thread_id
+            .as_deref()
             .and_then(|th| self.by_thread.get(th))
             .copied();
+        let started_turn = match method {
+            "turn/started" => params.turn.as_ref().and_then(|t| t.id.clone()),
+            _ => None,
+        };
         let signal = protocol::classify(method, params);
         let Some(key) = key else {
             if signal == TurnSignal::Unknown {
@@ -99,11 +105,9 @@ impl WorkerConnection {
                 self.drop_turn(key);
             }
             TurnSignal::Ignored => {
-                if method == "turn/started" {
-                    if let Some(t) = self.turns.get_mut(&key) {
-                        if t.turn_id.is_none() {
-                            t.turn_id = protocol::started_turn_id(params);
-                        }
+                if let (Some(t), Some(id)) = (self.turns.get_mut(&key), started_turn) {
+                    if t.turn_id.is_none() {
+                        t.turn_id = Some(id);
                     }
                 }
             }
