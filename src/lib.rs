@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo_worker;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod runtime;
 pub mod shutdown;
 pub mod stdout_buffer;

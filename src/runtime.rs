@@ -120,6 +120,7 @@ async fn run(config: Config, logger: Logger) -> i32 {
         active: Arc::default(),
         capture_content: config.log.capture_content,
     };
+    crate::memory::trim_when_idle(streams.active.clone());
     if config.log.capture_content {
         bus.publish(Event::Runtime(RuntimeEvent::ContentCaptureEnabled));
     }
