@@ -1,6 +1,6 @@
 //! `codexd check-config` and start-up refusals, through the real binary.
 
-use crate::support::daemon::{scratch_dir, Config, BIN};
+use crate::support::daemon::{scratch_dir, serve_to_exit, Config, BIN};
 use std::process::Command;
 
 fn check_config(text: &str, env: &[(&str, &str)]) -> (i32, String, String) {
@@ -82,21 +82,11 @@ fn the_shipped_configs_are_valid() {
 
 #[test]
 fn serving_on_a_public_address_without_an_api_key_is_refused_with_one_json_line() {
-    let dir = scratch_dir("refuse");
-    let path = dir.join("c.toml");
-    std::fs::write(
-        &path,
+    let out = serve_to_exit(
         Config::default()
             .set("server.listen", "\"0.0.0.0:0\"")
-            .set("auth.api_key", "\"\"")
-            .text(),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+            .set("auth.api_key", "\"\""),
+    );
     assert_eq!(out.status.code(), Some(64));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -109,20 +99,7 @@ fn serving_on_a_public_address_without_an_api_key_is_refused_with_one_json_line(
 
 #[test]
 fn a_missing_worker_binary_exits_1_with_a_reason() {
-    let dir = scratch_dir("missing");
-    let path = dir.join("c.toml");
-    std::fs::write(
-        &path,
-        Config::default()
-            .set("workers.command", "\"/nonexistent/codex\"")
-            .text(),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = serve_to_exit(Config::default().set("workers.command", "\"/nonexistent/codex\""));
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();

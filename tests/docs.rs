@@ -7,12 +7,11 @@ mod config;
 mod events;
 mod samples;
 
-use crate::support::daemon::{scratch_dir, Config, BIN};
+use crate::support::daemon::{serve_to_exit, Config};
 use codexd_actors::labels::{ReadinessReason, ShutdownPhase};
 use codexd_actors::worker::state::SlotState;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::process::Command;
 
 // ---------------------------------------------------------------------------------------------
 // Markdown: headings and tables, outside fenced code blocks.
@@ -195,20 +194,7 @@ fn documented_exit_codes_and_startup_error_codes_match_the_code() {
 fn a_port_in_use_exits_1_with_the_documented_bind_failed_line() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let dir = scratch_dir("docs-bind");
-    let path = dir.join("c.toml");
-    std::fs::write(
-        &path,
-        Config::default()
-            .set("server.listen", &format!("\"{addr}\""))
-            .text(),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = serve_to_exit(Config::default().set("server.listen", &format!("\"{addr}\"")));
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let failed: Vec<serde_json::Value> = stdout

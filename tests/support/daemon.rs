@@ -339,3 +339,17 @@ impl Daemon {
         d
     }
 }
+
+/// Runs `codexd serve` on `config` to completion (for start-ups that must fail) and returns
+/// its exit status and output.
+pub fn serve_to_exit(config: Config) -> std::process::Output {
+    let dir = scratch_dir("serve-exit");
+    let path = dir.join("codexd.toml");
+    std::fs::write(&path, config.text()).expect("write config");
+    Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("run codexd serve")
+}
