@@ -42,7 +42,12 @@ pub struct ChatSse {
     pub include_usage: bool,
     pub req_id: String,
     usage: TokenUsage,
+    /// Everything of a content chunk before the escaped text, built once per stream: the
+    /// per-delta frame is then a copy, the escaped text and a fixed tail.
+    content_head: Vec<u8>,
 }
+
+const CONTENT_TAIL: &[u8] = b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
 
 fn frame(out: &mut Vec<u8>, v: &Value) {
     out.extend_from_slice(b"data: ");
@@ -58,6 +63,18 @@ impl ChatSse {
         include_usage: bool,
         req_id: String,
     ) -> Self {
+        let mut content_head = b"data: {\"id\":".to_vec();
+        let _ = serde_json::to_writer(&mut content_head, &id);
+        content_head.extend_from_slice(
+            format!(",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":")
+                .as_bytes(),
+        );
+        let _ = serde_json::to_writer(&mut content_head, &model);
+        content_head.extend_from_slice(b",\"system_fingerprint\":null,");
+        if include_usage {
+            content_head.extend_from_slice(b"\"usage\":null,");
+        }
+        content_head.extend_from_slice(b"\"choices\":[{\"index\":0,\"delta\":{\"content\":");
         Self {
             id,
             created,
@@ -65,6 +82,7 @@ impl ChatSse {
             include_usage,
             req_id,
             usage: TokenUsage::default(),
+            content_head,
         }
     }
 
@@ -97,7 +115,9 @@ impl ChatSse {
     pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
         match item {
             StreamOutput::Text(t) => {
-                frame(out, &self.chunk(json!({"content": t}), None));
+                out.extend_from_slice(&self.content_head);
+                let _ = serde_json::to_writer(&mut *out, &t);
+                out.extend_from_slice(CONTENT_TAIL);
                 false
             }
             StreamOutput::Keepalive => {
@@ -127,6 +147,35 @@ impl ChatSse {
                 out.extend_from_slice(b"data: [DONE]\n\n");
                 true
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_content_frame_is_the_same_json_as_the_generic_chunk() {
+        for include_usage in [false, true] {
+            let mut sse = ChatSse::new(
+                "chatcmpl-1".into(),
+                7,
+                "m\"x".into(),
+                include_usage,
+                "r".into(),
+            );
+            let mut out = Vec::new();
+            sse.encode(StreamOutput::Text("a \"quoted\"\n line ✓".into()), &mut out);
+            let text = String::from_utf8(out).unwrap();
+            let data = text
+                .strip_prefix("data: ")
+                .unwrap()
+                .strip_suffix("\n\n")
+                .unwrap();
+            let got: Value = serde_json::from_str(data).unwrap();
+            let want = sse.chunk(json!({"content": "a \"quoted\"\n line ✓"}), None);
+            assert_eq!(got, want);
         }
     }
 }

@@ -91,11 +91,19 @@ pub struct ResponsesSse {
     seq: u64,
     text: String,
     usage: TokenUsage,
+    /// A delta event before its escaped text, built once per stream.
+    delta_head: Vec<u8>,
 }
+
+const DELTA_TAIL: &[u8] = b",\"logprobs\":[],\"sequence_number\":";
 
 impl ResponsesSse {
     pub fn new(id: String, msg_id: String, created: u64, model: String, req_id: String) -> Self {
+        let mut delta_head = b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":".to_vec();
+        let _ = serde_json::to_writer(&mut delta_head, &msg_id);
+        delta_head.extend_from_slice(b",\"output_index\":0,\"content_index\":0,\"delta\":");
         Self {
+            delta_head,
             id,
             msg_id,
             created,
@@ -157,8 +165,13 @@ impl ResponsesSse {
         let id = self.msg_id.clone();
         match item {
             StreamOutput::Text(t) => {
+                out.extend_from_slice(&self.delta_head);
+                let _ = serde_json::to_writer(&mut *out, &t);
+                out.extend_from_slice(DELTA_TAIL);
+                out.extend_from_slice(self.seq.to_string().as_bytes());
+                out.extend_from_slice(b"}\n\n");
+                self.seq += 1;
                 self.text.push_str(&t);
-                self.event(out, "response.output_text.delta", json!({"item_id": id, "output_index": 0, "content_index": 0, "delta": t, "logprobs": []}));
                 false
             }
             StreamOutput::Keepalive => {
@@ -200,5 +213,32 @@ impl ResponsesSse {
         let error = json!({"code": e.code(), "message": e.message(&self.req_id)});
         let r = self.snapshot("failed", vec![], Value::Null, error);
         self.event(out, "response.failed", json!({"response": r}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delta_event_carries_the_text_and_the_next_sequence_number() {
+        let mut sse =
+            ResponsesSse::new("resp_1".into(), "msg_\"1".into(), 7, "m".into(), "r".into());
+        let mut out = Vec::new();
+        sse.prelude(&mut out);
+        out.clear();
+        sse.encode(StreamOutput::Text("a \"b\"\n✓".into()), &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let data = text
+            .strip_prefix("event: response.output_text.delta\ndata: ")
+            .unwrap()
+            .strip_suffix("\n\n")
+            .unwrap();
+        let got: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(
+            got,
+            json!({"type": "response.output_text.delta", "item_id": "msg_\"1", "output_index": 0,
+                   "content_index": 0, "delta": "a \"b\"\n✓", "logprobs": [], "sequence_number": 4})
+        );
     }
 }
