@@ -454,3 +454,44 @@ pub fn stream_header<'a>(s: &'a http::Streaming, name: &str) -> Option<&'a str> 
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
+
+#[test]
+fn a_cors_preflight_is_answered_only_when_an_origin_is_configured() {
+    let open = Daemon::start_ready(
+        Config::default().set("server.cors_allow_origin", "\"https://app.example\""),
+    );
+    let r = http::request(
+        open.addr,
+        "OPTIONS",
+        "/v1/chat/completions",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert!(r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("Authorization"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+    let closed = Daemon::start_ready(Config::default());
+    let r = http::request(
+        closed.addr,
+        "OPTIONS",
+        "/v1/chat/completions",
+        &[("Origin", "https://app.example")],
+        b"",
+    );
+    assert_eq!(r.status, 404);
+    assert!(r.header("access-control-allow-origin").is_none());
+    assert_eq!(r.json()["error"]["code"], "not_found");
+}

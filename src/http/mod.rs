@@ -4,6 +4,7 @@
 pub mod access;
 pub mod auth;
 pub mod completions;
+pub mod cors;
 pub mod errors;
 pub mod ids;
 pub mod models;

@@ -6,7 +6,7 @@
 
 use super::peer::PeerSocket;
 use super::state::AppState;
-use super::{access, completions, models, probes};
+use super::{access, completions, cors, models, probes};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
@@ -53,7 +53,7 @@ pub fn build(
         } else {
             app
         };
-        app.default_service(web::to(models::not_found))
+        app.default_service(web::to(cors::fallback))
     })
     .workers(workers)
     .disable_signals()
