@@ -4,7 +4,8 @@ use crate::support::daemon::{Config, Daemon};
 use crate::support::{http, signal};
 use std::time::Duration;
 
-const CANONICAL: &[&str] = &[
+/// The canonical fields every log line carries (observability spec, section 1).
+pub const CANONICAL: &[&str] = &[
     "ts",
     "level",
     "msg",

@@ -387,16 +387,7 @@ fn ops_log_schema_matches_the_code_and_the_event_docs() {
     same(
         "required (the canonical fields)",
         strs(&s["required"]),
-        set(&[&[
-            "ts",
-            "level",
-            "msg",
-            "event",
-            "component",
-            "service",
-            "version",
-            "seq",
-        ]]),
+        set(&[crate::logs::CANONICAL]),
     );
     let catalogue = set(&[codexd_actors::events::CATALOGUE]);
     same(

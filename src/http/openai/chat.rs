@@ -121,7 +121,7 @@ impl ChatSse {
                 false
             }
             StreamOutput::Keepalive => {
-                out.extend_from_slice(b": keepalive\n\n");
+                out.extend_from_slice(super::KEEPALIVE);
                 false
             }
             StreamOutput::Usage(u) => {

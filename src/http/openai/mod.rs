@@ -5,6 +5,9 @@ pub mod chat;
 pub mod request;
 pub mod responses;
 
+/// The SSE comment line that keeps an idle stream alive through proxies (both APIs).
+pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
+
 /// Which OpenAI API a request came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKind {

@@ -162,7 +162,6 @@ impl ResponsesSse {
 
     /// Encodes one output; returns true once the stream is over.
     pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
-        let id = self.msg_id.clone();
         match item {
             StreamOutput::Text(t) => {
                 out.extend_from_slice(&self.delta_head);
@@ -175,7 +174,7 @@ impl ResponsesSse {
                 false
             }
             StreamOutput::Keepalive => {
-                out.extend_from_slice(b": keepalive\n\n");
+                out.extend_from_slice(super::KEEPALIVE);
                 false
             }
             StreamOutput::Usage(u) => {
@@ -183,6 +182,7 @@ impl ResponsesSse {
                 false
             }
             StreamOutput::Finished => {
+                let id = self.msg_id.clone();
                 let text = std::mem::take(&mut self.text);
                 self.event(out, "response.output_text.done", json!({"item_id": id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}));
                 let part = json!({"type": "output_text", "text": text, "annotations": []});
