@@ -71,14 +71,14 @@ pub fn supervisor_settings(
     let ms = Duration::from_millis;
     Ok(SupervisorSettings {
         count: w.count as usize,
-        spawn: SpawnSpec {
+        launch: Arc::new(SpawnSpec {
             program,
             args: w.args.clone(),
             env_allowlist: w.env_allowlist.clone(),
             env: w.env.clone(),
             codex_home: non_empty(&w.codex_home),
             cwd: non_empty(&w.cwd),
-        },
+        }),
         backoff: crate::config::backoff_policy(c)?,
         failed_retry: ms(w.failed_retry_ms),
         max_turns_per_worker: w.max_turns_per_worker,

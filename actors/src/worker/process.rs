@@ -1,11 +1,13 @@
-//! Spawning a worker process with an explicit environment, and the task that owns the
-//! child: it reaps the exit status and delivers signals, so a pid is never signalled after
-//! it was reaped.
+//! Launching a worker: the `Launch` seam (a real process, or an in-process worker in the
+//! actor tests), spawning a process with an explicit environment, and the task that owns
+//! the child: it reaps the exit status and delivers signals, so a pid is never signalled
+//! after it was reaped.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
 /// How to start a worker.
@@ -22,12 +24,31 @@ pub struct SpawnSpec {
     pub cwd: Option<PathBuf>,
 }
 
-/// A freshly spawned worker's pipes and control handle.
+/// The worker's input: JSON-RPC lines we write.
+pub type WorkerInput = Box<dyn AsyncWrite + Send + Unpin>;
+/// One of the worker's outputs: JSON-RPC lines (stdout) or diagnostics (stderr).
+pub type WorkerOutput = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Starts one worker for a slot. The daemon launches processes (`SpawnSpec`); the actor
+/// tests launch scripted or in-process workers on in-memory pipes.
+pub trait Launch: Send + Sync + 'static {
+    /// Starts a worker. Runs inside the supervisor's tokio runtime.
+    fn launch(&self) -> std::io::Result<Spawned>;
+}
+
+impl Launch for SpawnSpec {
+    fn launch(&self) -> std::io::Result<Spawned> {
+        spawn(self)
+    }
+}
+
+/// A freshly started worker's pipes and control handle. Whoever launched it reports the
+/// exit on `exited` and obeys `control`.
 pub struct Spawned {
     pub pid: u32,
-    pub stdin: ChildStdin,
-    pub stdout: ChildStdout,
-    pub stderr: ChildStderr,
+    pub stdin: WorkerInput,
+    pub stdout: WorkerOutput,
+    pub stderr: WorkerOutput,
     pub control: mpsc::UnboundedSender<Signal>,
     pub exited: oneshot::Receiver<ExitInfo>,
 }
@@ -101,9 +122,9 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Spawned> {
     tokio::spawn(own_child(child, rx, done));
     Ok(Spawned {
         pid,
-        stdin,
-        stdout,
-        stderr,
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
+        stderr: Box::new(stderr),
         control,
         exited,
     })

@@ -5,7 +5,7 @@
 use super::backoff::{BackoffPolicy, RestartWindow};
 use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};
 use super::lease::Lease;
-use super::process::{self, ExitInfo, SpawnSpec};
+use super::process::{ExitInfo, Launch};
 use super::state::SlotState;
 use crate::bus::BusHandle;
 use crate::events::{Event, WorkerEvent};
@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 #[derive(Clone)]
 pub struct SupervisorSettings {
     pub count: usize,
-    pub spawn: SpawnSpec,
+    /// How a slot's worker is started (a process in the daemon).
+    pub launch: Arc<dyn Launch>,
     pub backoff: BackoffPolicy,
     pub failed_retry: Duration,
     pub max_turns_per_worker: u32,
@@ -136,7 +137,7 @@ impl WorkerSupervisor {
         };
         slot.generation += 1;
         let generation = slot.generation;
-        match process::spawn(&self.settings.spawn) {
+        match self.settings.launch.launch() {
             Ok(spawned) => {
                 let pid = spawned.pid;
                 let conn = WorkerConnection::new(
