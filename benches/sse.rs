@@ -3,6 +3,7 @@
 
 use codexd::http::openai::chat::ChatSse;
 use codexd::http::openai::responses::ResponsesSse;
+use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::turn::{StreamOutput, TokenUsage};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::hint::black_box;
@@ -43,7 +44,7 @@ fn outputs() -> Vec<StreamOutput> {
         .map(|c| StreamOutput::Text((*c).to_owned()))
         .collect();
     v.push(StreamOutput::Usage(USAGE));
-    v.push(StreamOutput::Finished);
+    v.push(StreamOutput::Ended(StreamOutcome::Completed));
     v
 }
 

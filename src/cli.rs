@@ -1,13 +1,41 @@
 //! The command line: `serve`, `check-config` and `demo-worker`, with the documented exit
-//! codes (0 clean, 64 bad configuration or arguments, 1 any other start-up failure).
+//! codes (0 clean, 64 bad configuration or arguments, 1 any other start-up failure), and
+//! `exit`, the one place the process exits.
 
 use crate::config::{self, Config, ConfigError};
+use crate::runtime::StartupError;
 use crate::{demo_worker, logging, runtime};
-use codexd_actors::events::{Event, RuntimeEvent};
 use std::io::Write;
 use std::path::PathBuf;
 
+/// A clean exit.
+pub const EXIT_OK: i32 = 0;
+/// Invalid configuration or arguments.
 pub const EXIT_USAGE: i32 = 64;
+/// Any other start-up failure, or a shutdown forced by a second signal.
+pub const EXIT_FAILURE: i32 = 1;
+
+/// A start-up failure's `error_code` (the `startup_failed` line) and exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartupCode {
+    pub error_code: &'static str,
+    pub exit: i32,
+}
+
+/// The configuration failed to load or validate (`StartupError::InvalidConfig`).
+pub const INVALID_CONFIG: StartupCode = StartupCode {
+    error_code: "invalid_config",
+    exit: EXIT_USAGE,
+};
+
+/// Ends the process with `code`: the one owner of `std::process::exit` in the daemon.
+pub fn exit(code: i32) -> ! {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the binary's single exit point, after every owner has cleaned up"
+    )]
+    std::process::exit(code)
+}
 
 const USAGE: &str = "usage: codexd <command> [--config PATH]
 
@@ -72,11 +100,11 @@ pub fn run(args: Vec<String>) -> i32 {
     match command {
         Command::Help => {
             let _ = std::io::stdout().write_all(USAGE.as_bytes());
-            0
+            EXIT_OK
         }
         Command::Version => {
             let _ = writeln!(std::io::stdout(), "codexd {}", logging::VERSION);
-            0
+            EXIT_OK
         }
         Command::DemoWorker => demo_worker::run(),
         Command::Trace(args) => crate::trace_cmd::run(&args),
@@ -84,7 +112,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Ok(c) => {
                 let text = toml::to_string_pretty(&c.redacted()).unwrap_or_default();
                 let _ = std::io::stdout().write_all(text.as_bytes());
-                0
+                EXIT_OK
             }
             Err(e) => {
                 let _ = writeln!(std::io::stderr(), "codexd: invalid configuration: {e}");
@@ -93,14 +121,7 @@ pub fn run(args: Vec<String>) -> i32 {
         },
         Command::Serve(path) => match load(&path) {
             Ok(c) => serve(c),
-            Err(e) => {
-                let event = Event::Runtime(RuntimeEvent::StartupFailed {
-                    error: e.to_string(),
-                    error_code: "invalid_config",
-                });
-                codexd_actors::bus::stamp(&logging::sync_logger(), event);
-                EXIT_USAGE
-            }
+            Err(e) => StartupError::InvalidConfig(e.to_string()).report(&logging::sync_logger()),
         },
     }
 }

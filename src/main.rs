@@ -1,5 +1,5 @@
-//! The `codexd` binary: dispatches to the command-line front end.
+//! The `codexd` binary: dispatches to the command-line front end and exits with its code.
 
 fn main() {
-    std::process::exit(codexd::cli::run(std::env::args().skip(1).collect()));
+    codexd::cli::exit(codexd::cli::run(std::env::args().skip(1).collect()));
 }

@@ -1,6 +1,8 @@
 //! Start-up: builds the actor system (bus, metrics, health, supervisor), binds the
-//! listeners, serves until SIGTERM/SIGINT, then runs the shutdown sequence.
+//! listeners, serves until SIGTERM/SIGINT, then runs the shutdown sequence. A start-up
+//! failure is a `StartupError`, which owns its `error_code` and exit code.
 
+use crate::cli::{StartupCode, EXIT_FAILURE, INVALID_CONFIG};
 use crate::config::Config;
 use crate::http::server::{self, Role};
 use crate::http::state::{ApiSettings, AppState};
@@ -15,23 +17,83 @@ use codexd_actors::worker::WorkerSupervisor;
 use codexd_actors::{Bus, BusHandle};
 use slog::Logger;
 use std::net::TcpListener;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinSet;
+
+/// Why `serve` could not start; each carries the detail for the `error` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartupError {
+    /// The configuration failed to load or validate.
+    InvalidConfig(String),
+    WorkerBinaryMissing(String),
+    MetricsInitFailed(String),
+    BindFailed(String),
+    TracingInitFailed(String),
+    SignalSetupFailed(String),
+}
+
+impl StartupError {
+    /// The `error_code` of the `startup_failed` line and the exit code (docs/operations.md).
+    pub const fn code(&self) -> StartupCode {
+        match self {
+            StartupError::InvalidConfig(_) => INVALID_CONFIG,
+            StartupError::WorkerBinaryMissing(_) => StartupCode {
+                error_code: "worker_binary_missing",
+                exit: EXIT_FAILURE,
+            },
+            StartupError::MetricsInitFailed(_) => StartupCode {
+                error_code: "metrics_init_failed",
+                exit: EXIT_FAILURE,
+            },
+            StartupError::BindFailed(_) => StartupCode {
+                error_code: "bind_failed",
+                exit: EXIT_FAILURE,
+            },
+            StartupError::TracingInitFailed(_) => StartupCode {
+                error_code: "tracing_init_failed",
+                exit: EXIT_FAILURE,
+            },
+            StartupError::SignalSetupFailed(_) => StartupCode {
+                error_code: "signal_setup_failed",
+                exit: EXIT_FAILURE,
+            },
+        }
+    }
+
+    fn detail(self) -> String {
+        match self {
+            StartupError::InvalidConfig(e)
+            | StartupError::WorkerBinaryMissing(e)
+            | StartupError::MetricsInitFailed(e)
+            | StartupError::BindFailed(e)
+            | StartupError::TracingInitFailed(e)
+            | StartupError::SignalSetupFailed(e) => e,
+        }
+    }
+
+    /// Writes the one `startup_failed` line and returns the exit code.
+    pub fn report(self, logger: &Logger) -> i32 {
+        let code = self.code();
+        codexd_actors::bus::stamp(
+            logger,
+            Event::Runtime(RuntimeEvent::StartupFailed {
+                error: self.detail(),
+                error_code: code.error_code,
+            }),
+        );
+        code.exit
+    }
+}
 
 /// Runs the daemon; returns the exit code.
 pub fn serve(config: Config, logger: Logger) -> i32 {
     let system = actix_rt::System::new();
-    system.block_on(run(config, logger))
-}
-
-fn fail(logger: &Logger, error_code: &'static str, error: String) -> i32 {
-    codexd_actors::bus::stamp(
-        logger,
-        Event::Runtime(RuntimeEvent::StartupFailed { error, error_code }),
-    );
-    1
+    match system.block_on(run(config, logger.clone())) {
+        Ok(code) => code,
+        Err(e) => e.report(&logger),
+    }
 }
 
 fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
@@ -40,35 +102,34 @@ fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     Ok(l)
 }
 
-async fn run(config: Config, logger: Logger) -> i32 {
+/// Resolves on the next SIGTERM or SIGINT.
+async fn next_signal(
+    term: &mut tokio::signal::unix::Signal,
+    int: &mut tokio::signal::unix::Signal,
+) {
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     let started = Instant::now();
-    let program = match wiring::resolve_command(&config.workers.command) {
-        Ok(p) => p,
-        Err(e) => return fail(&logger, "worker_binary_missing", e),
-    };
-    let metrics = match Metrics::try_new(&wiring::metrics_settings(&config)) {
-        Ok(m) => m,
-        Err(e) => return fail(&logger, "metrics_init_failed", e.to_string()),
-    };
+    let program = wiring::resolve_command(&config.workers.command)
+        .map_err(StartupError::WorkerBinaryMissing)?;
+    let metrics = Metrics::try_new(&wiring::metrics_settings(&config))
+        .map_err(|e| StartupError::MetricsInitFailed(e.to_string()))?;
     let handles = metrics.handles.clone();
-    let api_listener = match bind(config.server.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            return fail(
-                &logger,
-                "bind_failed",
-                format!("{}: {e}", config.server.listen),
-            )
-        }
-    };
-    let metrics_listener = match config.metrics.listen.map(bind).transpose() {
-        Ok(l) => l,
-        Err(e) => return fail(&logger, "bind_failed", format!("metrics.listen: {e}")),
-    };
-    let supervisor_settings = match wiring::supervisor_settings(&config, program, &handles) {
-        Ok(s) => s,
-        Err(e) => return fail(&logger, "invalid_config", e.to_string()),
-    };
+    let api_listener = bind(config.server.listen)
+        .map_err(|e| StartupError::BindFailed(format!("{}: {e}", config.server.listen)))?;
+    let metrics_listener = config
+        .metrics
+        .listen
+        .map(bind)
+        .transpose()
+        .map_err(|e| StartupError::BindFailed(format!("metrics.listen: {e}")))?;
+    let supervisor_settings = wiring::supervisor_settings(&config, program, &handles)
+        .map_err(|e| StartupError::InvalidConfig(e.to_string()))?;
 
     let bus_addr = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start();
     let bus = BusHandle::new(bus_addr.clone());
@@ -92,13 +153,10 @@ async fn run(config: Config, logger: Logger) -> i32 {
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let (trace_settings, sample_ratio) = telemetry::resolve(&config.tracing, &env);
     let exporter = match trace_settings {
-        Some(ts) => {
-            match telemetry::export::Exporter::start(ts, handles.spans_dropped.clone(), bus.clone())
-            {
-                Ok(e) => Some(Arc::new(e)),
-                Err(e) => return fail(&logger, "tracing_init_failed", e.to_string()),
-            }
-        }
+        Some(ts) => Some(Arc::new(
+            telemetry::export::Exporter::start(ts, handles.spans_dropped.clone(), bus.clone())
+                .map_err(|e| StartupError::TracingInitFailed(e.to_string()))?,
+        )),
         None => None,
     };
     if let Some(exporter) = &exporter {
@@ -110,17 +168,15 @@ async fn run(config: Config, logger: Logger) -> i32 {
         });
     }
 
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let streams = StreamSettings {
         first_token_timeout: Duration::from_millis(config.streaming.first_token_timeout_ms),
         idle_timeout: Duration::from_millis(config.streaming.idle_timeout_ms),
         keepalive: Duration::from_millis(config.streaming.keepalive_ms),
         interrupt_grace: Duration::from_millis(config.streaming.interrupt_grace_ms),
-        shutdown: shutdown_rx,
         active: Arc::default(),
         capture_content: config.log.capture_content,
     };
-    crate::memory::trim_when_idle(streams.active.clone());
+    let _idle_trim = crate::memory::IdleTrim::new(streams.active.clone()).start();
     if config.log.capture_content {
         bus.publish(Event::Runtime(RuntimeEvent::ContentCaptureEnabled));
     }
@@ -138,10 +194,12 @@ async fn run(config: Config, logger: Logger) -> i32 {
                     .ok()
             })
             .flatten(),
-        draining: Arc::new(AtomicBool::new(false)),
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;
+    // The listeners' tasks belong to this function: they end when the shutdown sequence
+    // closes the listeners, and whatever is left is aborted when `listeners` is dropped.
+    let mut listeners = JoinSet::new();
     let mut servers = Vec::new();
     for (role, listener) in [
         (Role::Api, Some(api_listener)),
@@ -152,24 +210,22 @@ async fn run(config: Config, logger: Logger) -> i32 {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let server = match server::build(
+        let server = server::build(
             state.clone(),
             listener,
             role,
             role == Role::Metrics || config.metrics.listen.is_none(),
             if role == Role::Api { workers } else { 1 },
             drain + Duration::from_secs(5),
-        ) {
-            Ok(s) => s,
-            Err(e) => return fail(&logger, "bind_failed", e.to_string()),
-        };
+        )
+        .map_err(|e| StartupError::BindFailed(e.to_string()))?;
         let name = if role == Role::Api { "api" } else { "metrics" };
         bus.publish(Event::Runtime(RuntimeEvent::ListenerBound {
             role: name,
             addr,
         }));
         servers.push(server.handle());
-        actix_rt::spawn(server);
+        listeners.spawn_local(server);
     }
 
     let (mut term, mut int) = match (
@@ -178,47 +234,41 @@ async fn run(config: Config, logger: Logger) -> i32 {
     ) {
         (Ok(t), Ok(i)) => (t, i),
         _ => {
-            return fail(
-                &logger,
-                "signal_setup_failed",
+            return Err(StartupError::SignalSetupFailed(
                 "cannot install signal handlers".into(),
-            )
+            ))
         }
     };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    actix_rt::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        codexd_actors::bus::stamp(
-            &crate::logging::sync_logger(),
-            Event::Runtime(RuntimeEvent::ShutdownForced),
-        );
-        std::process::exit(1);
-    });
-    shutdown::run(shutdown::Plan {
+    next_signal(&mut term, &mut int).await;
+    let plan = shutdown::Plan {
         bus: bus.clone(),
         supervisor,
-        draining: state.draining.clone(),
         servers,
-        streams,
-        stop_tx: shutdown_tx,
         drain_timeout: drain,
+        interrupt_grace: streams.interrupt_grace,
         stop_timeout: Duration::from_millis(config.workers.stop_grace_ms) + Duration::from_secs(2),
         exporter,
         flush_timeout: Duration::from_millis(config.tracing.export_timeout_ms)
             + Duration::from_secs(1),
-    })
-    .await;
+    };
+    // A second signal during the sequence ends it at once; the workers die with the daemon
+    // (`PR_SET_PDEATHSIG`, and their owner tasks kill them when the runtime drops).
+    tokio::select! {
+        () = shutdown::run(plan) => {}
+        () = next_signal(&mut term, &mut int) => {
+            codexd_actors::bus::stamp(
+                &crate::logging::sync_logger(),
+                Event::Runtime(RuntimeEvent::ShutdownForced),
+            );
+            return Ok(EXIT_FAILURE);
+        }
+    }
     bus.publish(Event::Runtime(RuntimeEvent::DaemonStopped {
         uptime_ms: started.elapsed().as_millis() as u64,
     }));
     // Let the bus write its last lines before the system stops.
     tokio::time::sleep(Duration::from_millis(50)).await;
+    listeners.abort_all();
     actix_rt::System::current().stop();
-    0
+    Ok(0)
 }

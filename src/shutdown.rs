@@ -1,28 +1,34 @@
 //! The shutdown sequence, each phase bounded and logged: readiness off → stop accepting work →
 //! drain in-flight streams → stop workers (SIGTERM, grace, SIGKILL) → flush telemetry.
+//! The supervisor owns draining: the sequence asks it to drain and awaits its answer (the
+//! last lease came back) within the documented bounds; nothing here polls.
 
 use actix::Addr;
 use actix_web::dev::ServerHandle;
 use codexd_actors::events::{Event, RuntimeEvent};
 use codexd_actors::labels::ShutdownPhase;
-use codexd_actors::stream::StreamSettings;
-use codexd_actors::worker::supervisor::{BeginDrain, StopWorkers};
+use codexd_actors::worker::supervisor::{BeginDrain, InterruptLeases, StopWorkers};
 use codexd_actors::worker::WorkerSupervisor;
 use codexd_actors::BusHandle;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// After the drain deadline, interrupted streams get `streaming.interrupt_grace_ms` plus this.
+const INTERRUPT_SLACK: Duration = Duration::from_secs(1);
+/// How long the listeners get to finish their last responses and close.
+const LISTENER_CLOSE: Duration = Duration::from_secs(2);
+/// How long the span recorder gets to turn the last events into spans before the flush.
+const RECORDER_SETTLE: Duration = Duration::from_millis(50);
 
 /// Everything the sequence acts on.
 pub struct Plan {
     pub bus: BusHandle,
     pub supervisor: Addr<WorkerSupervisor>,
-    pub draining: Arc<AtomicBool>,
     pub servers: Vec<ServerHandle>,
-    pub streams: StreamSettings,
-    pub stop_tx: tokio::sync::watch::Sender<bool>,
     pub drain_timeout: Duration,
+    pub interrupt_grace: Duration,
     pub stop_timeout: Duration,
     pub exporter: Option<Arc<crate::telemetry::export::Exporter>>,
     pub flush_timeout: Duration,
@@ -40,58 +46,45 @@ async fn phase<F: Future<Output = bool>>(bus: &BusHandle, phase: ShutdownPhase, 
     }));
 }
 
-async fn wait_for_streams(streams: &StreamSettings, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while streams.active.load(Ordering::SeqCst) > 0 {
-        if Instant::now() >= deadline {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
 /// Runs every phase in order.
 pub async fn run(plan: Plan) {
     let bus = &plan.bus;
     phase(bus, ShutdownPhase::ReadinessOff, async { false }).await;
+    let (drained_tx, mut drained) = oneshot::channel();
     phase(bus, ShutdownPhase::StopAccepting, async {
-        plan.draining.store(true, Ordering::SeqCst);
-        // Listeners stay open so probes keep answering (`/readyz` says `draining`); new API
-        // requests are refused with 503 until the listeners close after the drain.
-        plan.supervisor.do_send(BeginDrain);
+        // Listeners stay open so probes keep answering (`/readyz` says `draining`); the
+        // supervisor refuses new leases (503 `draining`) until the listeners close after
+        // the drain.
+        plan.supervisor.do_send(BeginDrain {
+            drained: drained_tx,
+        });
         false
     })
     .await;
     phase(bus, ShutdownPhase::DrainStreams, async {
-        let timed_out = wait_for_streams(&plan.streams, plan.drain_timeout).await;
+        // A supervisor that is gone drops the sender: nothing left to drain.
+        let timed_out = tokio::time::timeout(plan.drain_timeout, &mut drained)
+            .await
+            .is_err();
         if timed_out {
-            let _ = plan.stop_tx.send(true);
-            wait_for_streams(
-                &plan.streams,
-                plan.streams.interrupt_grace + Duration::from_secs(1),
-            )
-            .await;
+            plan.supervisor.do_send(InterruptLeases);
+            let _ =
+                tokio::time::timeout(plan.interrupt_grace + INTERRUPT_SLACK, &mut drained).await;
         }
         // Responses are complete; give the listeners a moment to flush, then close them.
         let stops = plan.servers.iter().map(|s| s.stop(true));
-        let _ = tokio::time::timeout(
-            Duration::from_secs(2),
-            futures_util::future::join_all(stops),
-        )
-        .await;
+        let _ = tokio::time::timeout(LISTENER_CLOSE, futures_util::future::join_all(stops)).await;
         timed_out
     })
     .await;
     phase(bus, ShutdownPhase::StopWorkers, async {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = oneshot::channel();
         plan.supervisor.do_send(StopWorkers { done: tx });
         tokio::time::timeout(plan.stop_timeout, rx).await.is_err()
     })
     .await;
     phase(bus, ShutdownPhase::FlushTelemetry, async {
-        // Give the recorder a moment to turn the last events into spans, then flush them.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(RECORDER_SETTLE).await;
         match plan.exporter.clone() {
             Some(e) => {
                 let timeout = plan.flush_timeout;

@@ -387,7 +387,7 @@ fn a_stream_that_goes_quiet_ends_with_an_idle_timeout() {
             .worker_env("CODEXD_DEMO_CHUNKS", "3"),
     );
     let body = stream_all(&d, CHAT, &http::chat_body("x", true));
-    let e = assert_chat_error_end(&body, "idle_timeout", 1);
+    let e = assert_chat_error_end(&body, "timeout_idle", 1);
     assert_eq!(e["type"], "timeout");
     let r = post_as(
         d.addr,
@@ -395,7 +395,7 @@ fn a_stream_that_goes_quiet_ends_with_an_idle_timeout() {
         "quiet",
         http::chat_body("x", false).to_string().as_bytes(),
     );
-    assert_error(&r, 504, "timeout", "idle_timeout", None);
+    assert_error(&r, 504, "timeout", "timeout_idle", None);
     assert_eq!(
         wait_for(&d, "turn_interrupt_sent", "quiet")["cause"],
         "timeout_idle"

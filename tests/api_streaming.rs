@@ -400,7 +400,7 @@ fn no_first_token_before_the_headers_is_a_504() {
         let id = format!("slow-{i}");
         let path = if i == 2 { RESPONSES } else { CHAT };
         let r = post_as(d.addr, path, &id, body.to_string().as_bytes());
-        let e = assert_error(&r, 504, "timeout", "first_token_timeout", None);
+        let e = assert_error(&r, 504, "timeout", "timeout_first_token", None);
         assert_eq!(
             e["message"],
             format!("The model did not start answering in time. (request id: {id})")
@@ -421,10 +421,10 @@ fn no_first_token_before_the_headers_is_a_504() {
 fn no_first_token_after_the_headers_is_an_error_frame() {
     let d = Daemon::start_ready(first_token_timeouts().set("streaming.header_hold_ms", "50"));
     let body = stream_all(&d, CHAT, &http::chat_body("x", true));
-    let e = assert_chat_error_end(&body, "first_token_timeout", 0);
+    let e = assert_chat_error_end(&body, "timeout_first_token", 0);
     assert_eq!(e["type"], "timeout");
     let body = stream_all(&d, RESPONSES, &responses_body("x", true));
-    assert_responses_failed(&body, "first_token_timeout");
+    assert_responses_failed(&body, "timeout_first_token");
 }
 
 #[test]

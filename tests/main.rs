@@ -1,10 +1,10 @@
 //! The integration tests: every test drives the real `codexd` binary over real sockets.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stderr,
+    reason = "test support code fails loudly and reports what it saw"
 )]
 
 mod support;

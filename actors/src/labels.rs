@@ -27,6 +27,9 @@ macro_rules! label_enum {
 }
 pub(crate) use label_enum;
 
+/// The outcome enums live with the terminal outcome type; re-exported for `use labels::*`.
+pub use crate::outcome::{NoTokenReason, RequestOutcome, StreamOutcome};
+
 label_enum!(
     /// The matched route template, or `other`.
     Route {
@@ -78,56 +81,6 @@ impl Method {
             "DELETE" => Method::Delete,
             "PATCH" => Method::Patch,
             _ => Method::Other,
-        }
-    }
-}
-
-label_enum!(
-    /// How one HTTP request ended.
-    RequestOutcome {
-        Completed => "completed",
-        ClientAbort => "client_abort",
-        Rejected => "rejected",
-        Failed => "failed",
-    }
-);
-
-label_enum!(
-    /// How one upstream stream (one turn) ended.
-    StreamOutcome {
-        Completed => "completed",
-        ClientAbort => "client_abort",
-        WorkerError => "worker_error",
-        WorkerLost => "worker_lost",
-        TimeoutFirstToken => "timeout_first_token",
-        TimeoutIdle => "timeout_idle",
-        Shutdown => "shutdown",
-    }
-);
-
-label_enum!(
-    /// Why a stream ended before its first generated token.
-    NoTokenReason {
-        ClientAbort => "client_abort",
-        Timeout => "timeout",
-        WorkerError => "worker_error",
-        WorkerLost => "worker_lost",
-        Shutdown => "shutdown",
-    }
-);
-
-impl StreamOutcome {
-    /// The no-first-token reason for a stream that ended this way, if it is a failure.
-    pub const fn no_token_reason(self) -> Option<NoTokenReason> {
-        match self {
-            StreamOutcome::Completed => None,
-            StreamOutcome::ClientAbort => Some(NoTokenReason::ClientAbort),
-            StreamOutcome::WorkerError => Some(NoTokenReason::WorkerError),
-            StreamOutcome::WorkerLost => Some(NoTokenReason::WorkerLost),
-            StreamOutcome::TimeoutFirstToken | StreamOutcome::TimeoutIdle => {
-                Some(NoTokenReason::Timeout)
-            }
-            StreamOutcome::Shutdown => Some(NoTokenReason::Shutdown),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod health;
 pub mod labels;
 pub mod metrics;
+pub mod outcome;
 pub mod stream;
 pub mod turn;
 pub mod worker;

@@ -1,13 +1,14 @@
 //! One `UpstreamStream` actor per in-flight request: starts the turn on its leased worker,
 //! forwards deltas to its consumer, owns the keepalive, first-token and idle timers, and
-//! interrupts the turn when the client goes away, a timer fires or the daemon shuts down.
+//! interrupts the turn when the client goes away, a timer fires or the supervisor's drain
+//! deadline passes. Its phases (`Phase`) carry the lease while it holds capacity; it ends
+//! exactly once, with one `StreamOutcome`.
 
 use crate::bus::BusHandle;
 use crate::events::{Event, StreamEvent, StreamSummary};
-use crate::labels::{StreamOutcome, UpstreamErrorKind};
-use crate::turn::{
-    DeltaKind, StreamFailure, StreamOutput, TokenUsage, TurnRequest, TurnStatus, TurnUpdate,
-};
+use crate::labels::UpstreamErrorKind;
+use crate::outcome::StreamOutcome;
+use crate::turn::{DeltaKind, StreamOutput, TokenUsage, TurnRequest, TurnStatus, TurnUpdate};
 use crate::worker::connection::{ForgetTurn, InterruptTurn, StartTurn};
 use crate::worker::Lease;
 use actix::prelude::*;
@@ -15,7 +16,7 @@ use prometheus::Histogram;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
@@ -27,9 +28,7 @@ pub struct StreamSettings {
     pub keepalive: Duration,
     /// How long to wait for the worker to confirm an interrupt.
     pub interrupt_grace: Duration,
-    /// Flips to true when in-flight streams must end now (shutdown drain expired).
-    pub shutdown: watch::Receiver<bool>,
-    /// Streams currently alive, for the shutdown drain.
+    /// Streams currently alive (the idle heap trim watches it).
     pub active: Arc<AtomicUsize>,
     /// Debug-only content capture (`log.capture_content`): log input and output per turn.
     pub capture_content: bool,
@@ -47,10 +46,26 @@ impl UpstreamTiming {
     }
 }
 
+/// The stream's lifecycle; the lease lives in the phases that hold capacity.
+enum Phase {
+    /// The turn runs on the leased worker.
+    Running { lease: Lease },
+    /// The worker was asked to stop the turn; the stream ends with `outcome` when it
+    /// confirms, fails or the interrupt grace passes. The consumer was already told.
+    Aborting {
+        lease: Lease,
+        outcome: StreamOutcome,
+    },
+    /// The outcome is recorded and the lease given back; the actor is stopping.
+    Ended,
+}
+
 /// The stream actor.
 pub struct UpstreamStream {
     request: Arc<TurnRequest>,
-    lease: Option<Lease>,
+    phase: Phase,
+    slot: usize,
+    queue_wait: Duration,
     key: u64,
     out: mpsc::UnboundedSender<StreamOutput>,
     bus: BusHandle,
@@ -63,10 +78,7 @@ pub struct UpstreamStream {
     chunks: u64,
     usage: TokenUsage,
     upstream_error: Option<UpstreamErrorKind>,
-    /// Set when we asked the worker to stop the turn, with the outcome to record.
-    aborting: Option<StreamOutcome>,
     idle_timer: Option<SpawnHandle>,
-    finished: bool,
     /// The generated text, kept only when content capture is on.
     captured: String,
 }
@@ -83,7 +95,9 @@ impl UpstreamStream {
     ) -> Self {
         Self {
             request,
-            lease: Some(lease),
+            slot: lease.slot,
+            queue_wait: lease.queue_wait,
+            phase: Phase::Running { lease },
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             out,
             bus,
@@ -96,15 +110,9 @@ impl UpstreamStream {
             chunks: 0,
             usage: TokenUsage::default(),
             upstream_error: None,
-            aborting: None,
             idle_timer: None,
-            finished: false,
             captured: String::new(),
         }
-    }
-
-    fn slot(&self) -> usize {
-        self.lease.as_ref().map(|l| l.slot).unwrap_or(0)
     }
 
     fn emit(&self, e: StreamEvent) {
@@ -121,7 +129,7 @@ impl UpstreamStream {
     }
 
     fn on_delta(&mut self, kind: DeltaKind, text: String, ctx: &mut Context<Self>) {
-        if self.aborting.is_some() {
+        if !matches!(self.phase, Phase::Running { .. }) {
             return;
         }
         let now = Instant::now();
@@ -151,90 +159,74 @@ impl UpstreamStream {
         self.arm_idle(ctx);
     }
 
-    /// Stops the turn on the worker; the stream ends once the worker confirms (or after the
-    /// interrupt grace).
+    /// Stops the turn on the worker: `Running` becomes `Aborting`. The consumer learns the
+    /// outcome now (a client that left learns nothing); the stream ends once the worker
+    /// confirms, or after the interrupt grace.
     fn abort(&mut self, outcome: StreamOutcome, ctx: &mut Context<Self>) {
-        if self.aborting.is_some() || self.finished {
-            return;
-        }
-        self.aborting = Some(outcome);
-        let failure = match outcome {
-            StreamOutcome::TimeoutFirstToken => Some(StreamFailure::FirstTokenTimeout),
-            StreamOutcome::TimeoutIdle => Some(StreamFailure::IdleTimeout),
-            StreamOutcome::Shutdown => Some(StreamFailure::Shutdown),
-            _ => None,
+        let lease = match std::mem::replace(&mut self.phase, Phase::Ended) {
+            Phase::Running { lease } => lease,
+            other @ (Phase::Aborting { .. } | Phase::Ended) => {
+                self.phase = other;
+                return;
+            }
         };
-        if let Some(f) = failure {
-            let _ = self.out.send(StreamOutput::Failed(f));
+        if outcome != StreamOutcome::ClientAbort {
+            let _ = self.out.send(StreamOutput::Ended(outcome));
         }
-        if let Some(lease) = &self.lease {
-            lease.conn.do_send(InterruptTurn { key: self.key });
-        }
+        lease.conn.do_send(InterruptTurn { key: self.key });
         self.emit(StreamEvent::TurnInterruptSent {
             ids: self.request.ctx.ids.clone(),
-            slot: self.slot(),
+            slot: self.slot,
             cause: outcome,
         });
-        ctx.run_later(self.settings.interrupt_grace, move |act, ctx| {
-            act.finish(outcome, None, ctx);
+        self.phase = Phase::Aborting { lease, outcome };
+        ctx.run_later(self.settings.interrupt_grace, |act, ctx| {
+            act.end_aborted(ctx)
         });
     }
 
     fn on_completed(&mut self, status: TurnStatus, ctx: &mut Context<Self>) {
-        if let Some(outcome) = self.aborting {
-            if status == TurnStatus::Interrupted {
+        let outcome = match (&self.phase, status, self.upstream_error) {
+            (Phase::Aborting { .. }, TurnStatus::Interrupted, _) => {
                 self.emit(StreamEvent::TurnInterruptConfirmed {
                     ids: self.request.ctx.ids.clone(),
-                    slot: self.slot(),
+                    slot: self.slot,
                 });
+                return self.end_aborted(ctx);
             }
-            return self.finish(outcome, None, ctx);
-        }
-        match (status, self.upstream_error) {
-            (TurnStatus::Completed, None) => self.finish(StreamOutcome::Completed, None, ctx),
-            (_, Some(kind)) => self.finish(
-                StreamOutcome::WorkerError,
-                Some(StreamFailure::Upstream(kind)),
-                ctx,
-            ),
-            (_, None) => self.finish(
-                StreamOutcome::WorkerError,
-                Some(StreamFailure::WorkerError),
-                ctx,
-            ),
+            (_, TurnStatus::Completed, None) => StreamOutcome::Completed,
+            (_, _, upstream) => StreamOutcome::worker_error(upstream),
+        };
+        self.end(outcome, ctx)
+    }
+
+    /// Ends an interrupted stream with the abort's outcome.
+    fn end_aborted(&mut self, ctx: &mut Context<Self>) {
+        if let Phase::Aborting { outcome, .. } = &self.phase {
+            let outcome = *outcome;
+            self.end(outcome, ctx);
         }
     }
 
-    fn finish(
-        &mut self,
-        outcome: StreamOutcome,
-        failure: Option<StreamFailure>,
-        ctx: &mut Context<Self>,
-    ) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
+    /// Ends the stream, once: with `outcome` if the turn was running, with the abort's own
+    /// outcome if it was being interrupted. Records the summary and gives the lease back.
+    fn end(&mut self, outcome: StreamOutcome, ctx: &mut Context<Self>) {
+        let (lease, outcome) = match std::mem::replace(&mut self.phase, Phase::Ended) {
+            Phase::Running { lease } => {
+                if outcome.is_completed() {
+                    let _ = self.out.send(StreamOutput::Usage(self.usage));
+                }
+                let _ = self.out.send(StreamOutput::Ended(outcome));
+                (lease, outcome)
+            }
+            Phase::Aborting { lease, outcome } => (lease, outcome),
+            Phase::Ended => return,
+        };
         // Time spent waiting on the worker: for a lease in the admission queue, then for the turn.
-        let queue_wait = self
-            .lease
-            .as_ref()
-            .map(|l| l.queue_wait)
-            .unwrap_or_default();
-        let waited = self.turn_sent_at.elapsed() + queue_wait;
+        let waited = self.turn_sent_at.elapsed() + self.queue_wait;
         self.timing
             .wait_us
             .store(waited.as_micros() as u64, Ordering::Relaxed);
-        match failure {
-            Some(f) => {
-                let _ = self.out.send(StreamOutput::Failed(f));
-            }
-            None if outcome == StreamOutcome::Completed => {
-                let _ = self.out.send(StreamOutput::Usage(self.usage));
-                let _ = self.out.send(StreamOutput::Finished);
-            }
-            None => {}
-        }
         if self.settings.capture_content {
             let output = std::mem::take(&mut self.captured);
             self.emit(StreamEvent::ContentCaptured {
@@ -244,26 +236,16 @@ impl UpstreamStream {
             });
         }
         let accepted = self.request.accepted_at;
-        let error_type = failure.map(|f| match f {
-            StreamFailure::Upstream(kind) => kind.as_str(),
-            StreamFailure::WorkerError => "worker_error",
-            StreamFailure::WorkerLost => "worker_lost",
-            StreamFailure::FirstTokenTimeout => "timeout_first_token",
-            StreamFailure::IdleTimeout => "timeout_idle",
-            StreamFailure::Shutdown => "shutdown",
-        });
-        let error_type =
-            error_type.or((outcome != StreamOutcome::Completed).then_some(outcome.as_str()));
         self.emit(StreamEvent::StreamEnded(Box::new(StreamSummary {
             ids: self.request.ctx.ids.clone(),
             chat_span_id: self.request.ctx.chat_span_id.clone(),
             sampled: self.request.ctx.sampled,
             stream: self.request.stream,
             codex_model: self.request.codex_model.clone(),
-            error_type,
+            error_type: outcome.error_type(),
             route: self.request.route,
             model: self.request.model_id.clone(),
-            slot: self.slot(),
+            slot: self.slot,
             outcome,
             duration_ms: accepted.elapsed().as_secs_f64() * 1000.0,
             ttft_ms: self
@@ -272,9 +254,8 @@ impl UpstreamStream {
             chunks: self.chunks,
             usage: self.usage,
         })));
-        if let Some(lease) = self.lease.take() {
-            lease.conn.do_send(ForgetTurn { key: self.key });
-        }
+        lease.conn.do_send(ForgetTurn { key: self.key });
+        drop(lease);
         ctx.stop();
     }
 }
@@ -284,26 +265,23 @@ impl Actor for UpstreamStream {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.settings.active.fetch_add(1, Ordering::SeqCst);
-        let queue_wait = self
-            .lease
-            .as_ref()
-            .map(|l| l.queue_wait)
-            .unwrap_or_default();
         self.emit(StreamEvent::StreamStarted {
             ids: self.request.ctx.ids.clone(),
             route: self.request.route,
             model: self.request.model_id.clone(),
-            slot: self.slot(),
+            slot: self.slot,
             stream: self.request.stream,
-            queue_wait_ms: queue_wait.as_secs_f64() * 1000.0,
+            queue_wait_ms: self.queue_wait.as_secs_f64() * 1000.0,
         });
-        if let Some(lease) = &self.lease {
-            lease.conn.do_send(StartTurn {
-                key: self.key,
-                request: self.request.clone(),
-                sink: ctx.address().recipient(),
-            });
-        }
+        let Phase::Running { lease } = &self.phase else {
+            return;
+        };
+        lease.conn.do_send(StartTurn {
+            key: self.key,
+            request: self.request.clone(),
+            sink: ctx.address().recipient(),
+        });
+        let drain_deadline = lease.interrupted();
         self.turn_sent_at = Instant::now();
         ctx.run_later(self.settings.first_token_timeout, |act, ctx| {
             if act.first_token_at.is_none() {
@@ -321,22 +299,10 @@ impl Actor for UpstreamStream {
                 .into_actor(self)
                 .map(|_, act, ctx| act.abort(StreamOutcome::ClientAbort, ctx)),
         );
-        let mut shutdown = self.settings.shutdown.clone();
         ctx.spawn(
-            async move {
-                while !*shutdown.borrow_and_update() {
-                    if shutdown.changed().await.is_err() {
-                        return false;
-                    }
-                }
-                true
-            }
-            .into_actor(self)
-            .map(|now, act, ctx| {
-                if now {
-                    act.abort(StreamOutcome::Shutdown, ctx);
-                }
-            }),
+            drain_deadline
+                .into_actor(self)
+                .map(|_, act, ctx| act.abort(StreamOutcome::Shutdown, ctx)),
         );
     }
 
@@ -348,13 +314,13 @@ impl Actor for UpstreamStream {
 impl Handler<TurnUpdate> for UpstreamStream {
     type Result = ();
     fn handle(&mut self, msg: TurnUpdate, ctx: &mut Self::Context) {
-        if self.finished {
+        if matches!(self.phase, Phase::Ended) {
             return;
         }
         match msg {
             TurnUpdate::Started { thread_id, turn_id } => self.emit(StreamEvent::TurnStarted {
                 ids: self.request.ctx.ids.clone(),
-                slot: self.slot(),
+                slot: self.slot,
                 thread_id,
                 turn_id,
             }),
@@ -364,21 +330,13 @@ impl Handler<TurnUpdate> for UpstreamStream {
                 self.upstream_error = Some(kind);
                 self.emit(StreamEvent::UpstreamErrorReceived {
                     ids: self.request.ctx.ids.clone(),
-                    slot: self.slot(),
+                    slot: self.slot,
                     kind,
                 });
             }
             TurnUpdate::Completed(status) => self.on_completed(status, ctx),
-            TurnUpdate::Refused => self.finish(
-                StreamOutcome::WorkerError,
-                Some(StreamFailure::WorkerError),
-                ctx,
-            ),
-            TurnUpdate::WorkerLost => {
-                let outcome = self.aborting.unwrap_or(StreamOutcome::WorkerLost);
-                let failure = self.aborting.is_none().then_some(StreamFailure::WorkerLost);
-                self.finish(outcome, failure, ctx)
-            }
+            TurnUpdate::Refused => self.end(StreamOutcome::worker_error(None), ctx),
+            TurnUpdate::WorkerLost => self.end(StreamOutcome::WorkerLost, ctx),
         }
     }
 }

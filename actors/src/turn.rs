@@ -2,6 +2,7 @@
 //! what an upstream stream hands to its consumer. No wire formats here.
 
 use crate::labels::{Route, UpstreamErrorKind};
+use crate::outcome::StreamOutcome;
 use std::time::Instant;
 
 /// The ids that join every log line about one request.
@@ -49,7 +50,8 @@ pub struct TokenUsage {
     pub total: u64,
 }
 
-/// Final status of a turn on the worker.
+/// The status the worker reports for a finished turn: an input to the stream's
+/// [`StreamOutcome`], not the outcome itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnStatus {
     Completed,
@@ -85,17 +87,6 @@ pub enum TurnUpdate {
     WorkerLost,
 }
 
-/// Why a stream finished, in terms a client-facing layer maps onto status codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamFailure {
-    Upstream(UpstreamErrorKind),
-    WorkerError,
-    WorkerLost,
-    FirstTokenTimeout,
-    IdleTimeout,
-    Shutdown,
-}
-
 /// What an upstream stream hands to its consumer, in order.
 #[derive(Debug, Clone)]
 pub enum StreamOutput {
@@ -103,10 +94,9 @@ pub enum StreamOutput {
     Text(String),
     /// A comment line to keep idle connections alive.
     Keepalive,
-    /// Final usage, sent just before `Finished`.
+    /// Final usage, sent just before `Ended(Completed)`.
     Usage(TokenUsage),
-    /// The stream ended normally.
-    Finished,
-    /// The stream ended with a failure.
-    Failed(StreamFailure),
+    /// The stream ended, once, last: `Completed`, or the failure to report. A client that
+    /// went away (`ClientAbort`) is never sent anything.
+    Ended(StreamOutcome),
 }

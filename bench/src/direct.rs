@@ -137,8 +137,16 @@ impl DirectWorker {
             return Err("demo-worker pipes".into());
         };
         let routes = Rc::new(RefCell::new(Routes::default()));
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "benchmark harness: the direct worker's pipe tasks live for one run"
+        )]
         actix_rt::spawn(read_lines(stdout, routes.clone()));
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "benchmark harness: the direct worker's pipe tasks live for one run"
+        )]
         actix_rt::spawn(async move {
             let mut buf = Vec::with_capacity(64 * 1024);
             while let Some(first) = rx.recv().await {

@@ -144,6 +144,10 @@ fn rss_sampler(pid: u32) -> (Rc<Cell<bool>>, Rc<Cell<u64>>) {
     let stop = Rc::new(Cell::new(false));
     let peak = Rc::new(Cell::new(procfs::rss_kib(pid).unwrap_or(0)));
     let (s, p) = (stop.clone(), peak.clone());
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "benchmark harness: the sampler stops with its flag at the end of the run"
+    )]
     actix_rt::spawn(async move {
         while !s.get() {
             p.set(p.get().max(procfs::rss_kib(pid).unwrap_or(0)));
@@ -196,7 +200,10 @@ pub async fn case(
     result(round, target, mode, &rec, &before, &after, peak, clock)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per column of a result row"
+)]
 fn result(
     round: usize,
     target: &Target<'_>,

@@ -18,7 +18,10 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per column of a target row"
+)]
 fn row(
     figure: &str,
     target: &str,

@@ -102,7 +102,6 @@ pub fn input_text(items: &[InputItem<'_>]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -149,7 +149,6 @@ pub fn stderr_flood(lines: u64, canary: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

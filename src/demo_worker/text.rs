@@ -72,7 +72,6 @@ impl<'a> Iterator for Chunks<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

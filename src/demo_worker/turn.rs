@@ -120,6 +120,10 @@ pub async fn run(ctx: Rc<Ctx>, spec: TurnSpec) {
     let completed = ctx.completed_turns.get() + 1;
     ctx.completed_turns.set(completed);
     if config.exit_after_turns == Some(completed) {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the demo worker's scripted retirement: a separate program, not the daemon"
+        )]
         std::process::exit(RETIRE_EXIT_CODE);
     }
 }
@@ -127,6 +131,10 @@ pub async fn run(ctx: Rc<Ctx>, spec: TurnSpec) {
 fn crash_if_due(ctx: &Ctx, sent: usize) {
     if ctx.config.crash_after_chunks == Some(sent) {
         // Abrupt on purpose: every line written so far has already been flushed.
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the demo worker's scripted crash: a separate program, not the daemon"
+        )]
         std::process::exit(CRASH_EXIT_CODE);
     }
 }

@@ -210,7 +210,6 @@ pub struct ErrorEvent<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::wire::{MESSAGE, TURN};
     use super::*;

@@ -18,13 +18,13 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use codexd_actors::clock;
 use codexd_actors::events::{Event, HttpEvent};
 use codexd_actors::labels::{RejectReason, Route};
+use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
-use codexd_actors::turn::{RequestContext, StreamFailure, StreamOutput, TokenUsage, TurnRequest};
+use codexd_actors::turn::{RequestContext, StreamOutput, TokenUsage, TurnRequest};
 use codexd_actors::worker::supervisor::AcquireLease;
 use codexd_actors::worker::Lease;
 use futures_util::StreamExt;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
@@ -139,9 +139,7 @@ async fn run(
         .ok_or(ApiError::ModelNotFound)?
         .clone();
     facts.set_model(&model.id, parsed.stream);
-    if state.draining.load(Ordering::SeqCst) {
-        return Err(reject(state, facts, RejectReason::Draining));
-    }
+    // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
     let lease = acquire(state, facts).await?;
     let route = match kind {
         ApiKind::Chat => Route::ChatCompletions,
@@ -232,9 +230,9 @@ async fn unary(
             Some(StreamOutput::Text(t)) => text.push_str(&t),
             Some(StreamOutput::Usage(u)) => usage = u,
             Some(StreamOutput::Keepalive) => {}
-            Some(StreamOutput::Finished) => break,
-            Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),
-            None => return Err(ApiError::Upstream(StreamFailure::WorkerLost)),
+            Some(StreamOutput::Ended(StreamOutcome::Completed)) => break,
+            Some(StreamOutput::Ended(failure)) => return Err(ApiError::Stream(failure)),
+            None => return Err(ApiError::Stream(StreamOutcome::WorkerLost)),
         }
     }
     let created = clock::unix_seconds();
@@ -302,9 +300,9 @@ async fn stream(
                 _ = &mut hung_up => return Ok(client_gone(&facts)),
                 item = rx.recv() => match item {
                     Some(StreamOutput::Keepalive) => continue,
-                    Some(StreamOutput::Failed(f)) => return Err(ApiError::Upstream(f)),
+                    Some(StreamOutput::Ended(o)) if !o.is_completed() => return Err(ApiError::Stream(o)),
                     Some(other) => { first = Some(other); break; }
-                    None => return Err(ApiError::Upstream(StreamFailure::WorkerLost)),
+                    None => return Err(ApiError::Stream(StreamOutcome::WorkerLost)),
                 },
                 _ = &mut hold => break,
             }
@@ -352,14 +350,16 @@ async fn stream(
                 return None;
             }
             let item = tokio::select! {
-                item = rx.recv() => item.unwrap_or(StreamOutput::Failed(StreamFailure::WorkerLost)),
+                item = rx.recv() => item.unwrap_or(StreamOutput::Ended(StreamOutcome::WorkerLost)),
                 _ = peer::hang_up(peer.as_deref()) => {
                     facts.set_client_gone();
                     return None;
                 }
             };
-            if let StreamOutput::Failed(f) = &item {
-                facts.set_error(&ApiError::Upstream(*f), true);
+            if let StreamOutput::Ended(o) = item {
+                if !o.is_completed() {
+                    facts.set_error(&ApiError::Stream(o), true);
+                }
             }
             let mut out = Vec::with_capacity(256);
             let done = sse.encode(item, &mut out);

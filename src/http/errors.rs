@@ -1,10 +1,12 @@
-//! The API error type and its exhaustive mapping onto status, OpenAI error type, code and
-//! `param`. The client message never carries internal detail; `detail` goes to the log.
+//! The API error type and its one exhaustive mapping onto status, OpenAI error type, code and
+//! log level (`ApiError::class`), plus `param` and the client message. A stream's failure is
+//! its `StreamOutcome`: the code is the outcome's own where docs/api.md publishes no other.
+//! The client message never carries internal detail; `detail` goes to the log.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use codexd_actors::labels::{RejectReason, UpstreamErrorKind};
-use codexd_actors::turn::StreamFailure;
+use codexd_actors::outcome::StreamOutcome;
 use serde_json::json;
 
 /// Every error a client can see.
@@ -26,18 +28,50 @@ pub enum ApiError {
         reason: RejectReason,
         retry_after_s: u32,
     },
-    Upstream(StreamFailure),
+    /// The stream ended without completing (never `Completed` in practice: the mapping
+    /// covers it only to stay exhaustive).
+    Stream(StreamOutcome),
+}
+
+/// Where an error sits: its status, OpenAI error type, code and log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorClass {
+    pub status: StatusCode,
+    pub error_type: &'static str,
+    pub code: &'static str,
+    pub level: slog::Level,
+}
+
+/// 499: the client closed the request (nginx's convention, also the access log's).
+fn client_closed() -> StatusCode {
+    StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+const fn class(
+    status: StatusCode,
+    error_type: &'static str,
+    code: &'static str,
+    level: slog::Level,
+) -> ErrorClass {
+    ErrorClass {
+        status,
+        error_type,
+        code,
+        level,
+    }
 }
 
 /// The log-side detail: status, code and the offending field; never client content.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status(), self.code())?;
+        write!(f, "{} {}", self.status().as_u16(), self.code())?;
         match self {
             ApiError::InvalidField { param, .. } => write!(f, " (param {param})"),
             ApiError::PayloadTooLarge { limit } => write!(f, " (limit {limit} bytes)"),
             ApiError::Rejected { reason, .. } => write!(f, " (admission {reason})"),
-            ApiError::Upstream(StreamFailure::Upstream(kind)) => write!(f, " (upstream {kind})"),
+            ApiError::Stream(StreamOutcome::WorkerError {
+                upstream: Some(kind),
+            }) => write!(f, " (upstream {kind})"),
             _ => Ok(()),
         }
     }
@@ -51,82 +85,124 @@ impl ApiError {
         }
     }
 
-    pub fn status(&self) -> u16 {
+    /// The one mapping: status, OpenAI error type, code and log level of every error.
+    pub fn class(&self) -> ErrorClass {
+        use slog::Level::{Error, Info, Warning};
+        const INVALID: &str = "invalid_request_error";
+        const UNAVAILABLE: &str = "service_unavailable";
+        const UPSTREAM: &str = "upstream_error";
+        const RATE: &str = "rate_limit_exceeded";
         match self {
-            ApiError::InvalidJson | ApiError::InvalidField { .. } => 400,
-            ApiError::Unauthorized => 401,
-            ApiError::Forbidden => 403,
-            ApiError::NotFound | ApiError::ModelNotFound => 404,
-            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::InvalidJson => class(StatusCode::BAD_REQUEST, INVALID, "invalid_json", Info),
+            ApiError::InvalidField { .. } => {
+                class(StatusCode::BAD_REQUEST, INVALID, "invalid_value", Info)
+            }
+            ApiError::Unauthorized => class(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "invalid_api_key",
+                Info,
+            ),
+            ApiError::Forbidden => {
+                class(StatusCode::FORBIDDEN, "permission_error", "forbidden", Info)
+            }
+            ApiError::NotFound => class(StatusCode::NOT_FOUND, INVALID, "not_found", Info),
+            ApiError::ModelNotFound => {
+                class(StatusCode::NOT_FOUND, INVALID, "model_not_found", Info)
+            }
+            ApiError::PayloadTooLarge { .. } => class(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                INVALID,
+                "request_too_large",
+                Info,
+            ),
             ApiError::Rejected { reason, .. } => match reason {
                 RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
-                    429
+                    class(StatusCode::TOO_MANY_REQUESTS, RATE, RATE, Warning)
                 }
-                RejectReason::QueueTimeout | RejectReason::Draining | RejectReason::NoWorker => 503,
+                RejectReason::Draining => class(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNAVAILABLE,
+                    "draining",
+                    Info,
+                ),
+                RejectReason::QueueTimeout | RejectReason::NoWorker => class(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNAVAILABLE,
+                    UNAVAILABLE,
+                    Warning,
+                ),
             },
-            ApiError::Upstream(f) => match f {
-                StreamFailure::Upstream(UpstreamErrorKind::RateLimited) => 429,
-                StreamFailure::Upstream(UpstreamErrorKind::ContextLength) => 400,
-                StreamFailure::Upstream(_)
-                | StreamFailure::WorkerError
-                | StreamFailure::WorkerLost => 502,
-                StreamFailure::FirstTokenTimeout | StreamFailure::IdleTimeout => 504,
-                StreamFailure::Shutdown => 503,
+            ApiError::Stream(outcome) => match *outcome {
+                StreamOutcome::WorkerError {
+                    upstream: Some(UpstreamErrorKind::RateLimited),
+                } => class(StatusCode::TOO_MANY_REQUESTS, RATE, RATE, Warning),
+                StreamOutcome::WorkerError {
+                    upstream: Some(UpstreamErrorKind::ContextLength),
+                } => class(
+                    StatusCode::BAD_REQUEST,
+                    INVALID,
+                    "context_length_exceeded",
+                    Info,
+                ),
+                StreamOutcome::WorkerError {
+                    upstream:
+                        Some(
+                            UpstreamErrorKind::Unauthorized
+                            | UpstreamErrorKind::ServerError
+                            | UpstreamErrorKind::Other,
+                        ),
+                } => class(StatusCode::BAD_GATEWAY, UPSTREAM, UPSTREAM, Error),
+                o @ (StreamOutcome::WorkerError { upstream: None } | StreamOutcome::WorkerLost) => {
+                    class(StatusCode::BAD_GATEWAY, UPSTREAM, o.as_str(), Error)
+                }
+                o @ (StreamOutcome::TimeoutFirstToken | StreamOutcome::TimeoutIdle) => {
+                    class(StatusCode::GATEWAY_TIMEOUT, "timeout", o.as_str(), Warning)
+                }
+                // docs/api.md publishes `shutting_down` for the outcome `shutdown`.
+                StreamOutcome::Shutdown => class(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNAVAILABLE,
+                    "shutting_down",
+                    Warning,
+                ),
+                o @ StreamOutcome::ClientAbort => class(client_closed(), INVALID, o.as_str(), Info),
+                o @ StreamOutcome::Completed => class(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    UPSTREAM,
+                    o.as_str(),
+                    Error,
+                ),
             },
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.class().status
+    }
+
     pub fn error_type(&self) -> &'static str {
-        match self.status() {
-            400 | 404 | 413 => "invalid_request_error",
-            401 => "authentication_error",
-            403 => "permission_error",
-            429 => "rate_limit_exceeded",
-            503 => "service_unavailable",
-            504 => "timeout",
-            _ => "upstream_error",
-        }
+        self.class().error_type
     }
 
     /// The closed-set code, also logged as `error_code`.
     pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::InvalidJson => "invalid_json",
-            ApiError::InvalidField { .. } => "invalid_value",
-            ApiError::Unauthorized => "invalid_api_key",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound => "not_found",
-            ApiError::ModelNotFound => "model_not_found",
-            ApiError::PayloadTooLarge { .. } => "request_too_large",
-            ApiError::Rejected { reason, .. } => match reason {
-                RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
-                    "rate_limit_exceeded"
-                }
-                RejectReason::Draining => "draining",
-                RejectReason::QueueTimeout | RejectReason::NoWorker => "service_unavailable",
-            },
-            ApiError::Upstream(f) => match f {
-                StreamFailure::Upstream(UpstreamErrorKind::RateLimited) => "rate_limit_exceeded",
-                StreamFailure::Upstream(UpstreamErrorKind::ContextLength) => {
-                    "context_length_exceeded"
-                }
-                StreamFailure::Upstream(_) => "upstream_error",
-                StreamFailure::WorkerError => "worker_error",
-                StreamFailure::WorkerLost => "worker_lost",
-                StreamFailure::FirstTokenTimeout => "first_token_timeout",
-                StreamFailure::IdleTimeout => "idle_timeout",
-                StreamFailure::Shutdown => "shutting_down",
-            },
-        }
+        self.class().code
+    }
+
+    /// The level an error of this kind deserves in the log: `info` for the client's own
+    /// mistakes, `warn` for load and timeouts, `error` for failures of the worker or provider.
+    pub fn level(&self) -> slog::Level {
+        self.class().level
     }
 
     pub fn param(&self) -> Option<&str> {
         match self {
             ApiError::InvalidField { param, .. } => Some(param),
             ApiError::ModelNotFound => Some("model"),
-            ApiError::Upstream(StreamFailure::Upstream(UpstreamErrorKind::ContextLength)) => {
-                Some("messages")
-            }
+            ApiError::Stream(StreamOutcome::WorkerError {
+                upstream: Some(UpstreamErrorKind::ContextLength),
+            }) => Some("messages"),
             _ => None,
         }
     }
@@ -149,26 +225,33 @@ impl ApiError {
                 }
                 RejectReason::NoWorker => "No worker is available to serve the request.".into(),
                 RejectReason::QueueTimeout => "Timed out waiting for a free worker.".into(),
-                _ => "Too many concurrent requests; retry later.".into(),
+                RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
+                    "Too many concurrent requests; retry later.".into()
+                }
             },
-            ApiError::Upstream(f) => match f {
-                StreamFailure::Upstream(UpstreamErrorKind::RateLimited) => {
-                    "The model provider is rate limiting requests.".into()
+            ApiError::Stream(outcome) => match outcome {
+                StreamOutcome::WorkerError {
+                    upstream: Some(UpstreamErrorKind::RateLimited),
+                } => "The model provider is rate limiting requests.".into(),
+                StreamOutcome::WorkerError {
+                    upstream: Some(UpstreamErrorKind::ContextLength),
+                } => "The input exceeds the model's context window.".into(),
+                StreamOutcome::WorkerError { upstream: Some(_) } => {
+                    "The model provider returned an error.".into()
                 }
-                StreamFailure::Upstream(UpstreamErrorKind::ContextLength) => {
-                    "The input exceeds the model's context window.".into()
+                StreamOutcome::WorkerError { upstream: None } | StreamOutcome::Completed => {
+                    "The worker failed to complete the request.".into()
                 }
-                StreamFailure::Upstream(_) => "The model provider returned an error.".into(),
-                StreamFailure::WorkerError => "The worker failed to complete the request.".into(),
-                StreamFailure::WorkerLost => "The worker stopped while serving the request.".into(),
-                StreamFailure::FirstTokenTimeout => {
+                StreamOutcome::WorkerLost => "The worker stopped while serving the request.".into(),
+                StreamOutcome::TimeoutFirstToken => {
                     "The model did not start answering in time.".into()
                 }
-                StreamFailure::IdleTimeout => "The model stopped producing output.".into(),
-                StreamFailure::Shutdown => "The server is shutting down.".into(),
+                StreamOutcome::TimeoutIdle => "The model stopped producing output.".into(),
+                StreamOutcome::Shutdown => "The server is shutting down.".into(),
+                StreamOutcome::ClientAbort => "The client closed the request.".into(),
             },
         };
-        if self.status() >= 500 {
+        if self.status().is_server_error() {
             format!("{base} (request id: {req_id})")
         } else {
             base
@@ -178,8 +261,10 @@ impl ApiError {
     fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::Rejected { retry_after_s, .. } => Some(*retry_after_s),
-            ApiError::Upstream(StreamFailure::Upstream(UpstreamErrorKind::RateLimited)) => Some(1),
-            ApiError::Upstream(StreamFailure::Shutdown) => Some(1),
+            ApiError::Stream(StreamOutcome::WorkerError {
+                upstream: Some(UpstreamErrorKind::RateLimited),
+            })
+            | ApiError::Stream(StreamOutcome::Shutdown) => Some(1),
             _ => None,
         }
     }
@@ -196,9 +281,7 @@ impl ApiError {
 
     /// The full HTTP response.
     pub fn response(&self, req_id: &str) -> HttpResponse {
-        let status = actix_web::http::StatusCode::from_u16(self.status())
-            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut b = HttpResponseBuilder::new(status);
+        let mut b = HttpResponseBuilder::new(self.status());
         if let Some(s) = self.retry_after() {
             b.insert_header((header::RETRY_AFTER, s.to_string()));
         }
@@ -207,5 +290,42 @@ impl ApiError {
         }
         b.content_type("application/json")
             .body(self.body(req_id).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_spelled_as_their_outcome() {
+        for o in [StreamOutcome::TimeoutFirstToken, StreamOutcome::TimeoutIdle] {
+            let e = ApiError::Stream(o);
+            assert_eq!(e.status(), StatusCode::GATEWAY_TIMEOUT);
+            assert_eq!(e.error_type(), "timeout");
+            assert_eq!(e.code(), o.as_str());
+        }
+    }
+
+    #[test]
+    fn published_codes_stay() {
+        let shutdown = ApiError::Stream(StreamOutcome::Shutdown);
+        assert_eq!(
+            (shutdown.status().as_u16(), shutdown.code()),
+            (503, "shutting_down")
+        );
+        let rate = ApiError::Stream(StreamOutcome::worker_error(Some(
+            UpstreamErrorKind::RateLimited,
+        )));
+        assert_eq!(
+            (rate.status().as_u16(), rate.code()),
+            (429, "rate_limit_exceeded")
+        );
+        let lost = ApiError::Stream(StreamOutcome::WorkerLost);
+        assert_eq!(
+            (lost.status().as_u16(), lost.error_type()),
+            (502, "upstream_error")
+        );
+        assert!(lost.message("r1").ends_with("(request id: r1)"));
     }
 }

@@ -9,7 +9,6 @@ use codexd_actors::metrics::{MetricsCollector, MetricsHandles};
 use codexd_actors::stream::StreamSettings;
 use codexd_actors::worker::WorkerSupervisor;
 use codexd_actors::BusHandle;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,5 +60,4 @@ pub struct AppState {
     pub api: Arc<ApiSettings>,
     pub streams: StreamSettings,
     pub cors_origin: Option<HeaderValue>,
-    pub draining: Arc<AtomicBool>,
 }

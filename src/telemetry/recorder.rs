@@ -180,7 +180,10 @@ impl TraceRecorder {
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per span field of the worker_rpc_completed event"
+    )]
     fn rpc_span(
         &self,
         ids_: &ReqIds,

@@ -202,6 +202,11 @@ pub(super) fn sample_events() -> Vec<Event> {
             from: SlotState::Ready,
             to: SlotState::Busy,
         }),
+        Event::Worker(W::SlotTransitionRefused {
+            slot: 0,
+            from: SlotState::Starting,
+            to: SlotState::Ready,
+        }),
         exited(true, Some(0), None),
         exited(false, None, Some(9)),
         Event::Worker(W::RestartScheduled {

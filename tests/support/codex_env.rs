@@ -12,7 +12,7 @@
 //!   the endpoint is used verbatim (include `/v1/traces`). Spans carry
 //!   `service.name = "codex-app-server"`. Only when this exporter is configured does Codex join
 //!   the JSON-RPC `trace.traceparent` and forward `traceparent` to the model provider.
-#![allow(dead_code)]
+#![expect(dead_code, reason = "only the real-Codex tests use all of it")]
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,10 @@
 //!
 //! Observed with Codex 0.171.0: a plain turn makes exactly one `POST /v1/responses` and no
 //! other request; on `turn/interrupt` Codex closes the TCP connection of the open stream.
-#![allow(dead_code)]
+#![expect(
+    dead_code,
+    reason = "each test binary uses a different part of the mock"
+)]
 
 use std::collections::VecDeque;
 use std::io;
@@ -620,6 +623,10 @@ async fn accept_loop(
                     let _ = socket.set_nodelay(true);
                     let conn = Conn::new(socket, next_connection);
                     next_connection += 1;
+                    #[expect(
+                        clippy::disallowed_methods,
+                        reason = "test mock: one task per connection, ended with its runtime"
+                    )]
                     tokio::spawn(serve_connection(conn, Arc::clone(&shared)));
                 }
             }

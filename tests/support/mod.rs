@@ -1,6 +1,9 @@
 //! Shared test harness: starts the real `codexd` binary on `127.0.0.1:0`, collects its JSON
 //! log lines, speaks raw HTTP/1.1 to it, and provides bounded polling.
-#![allow(dead_code)]
+#![expect(
+    dead_code,
+    reason = "each test module uses a different part of the support code"
+)]
 
 pub mod codex_env;
 pub mod daemon;

@@ -228,7 +228,8 @@ fn worker_fields(e: &WorkerEvent, s: &mut dyn Serializer) -> slog::Result {
             s.emit_u32("worker_pid", *pid)?;
             s.emit_f64("handshake_ms", round3(*handshake_ms))
         }
-        WorkerEvent::WorkerStateChanged { slot, from, to } => {
+        WorkerEvent::WorkerStateChanged { slot, from, to }
+        | WorkerEvent::SlotTransitionRefused { slot, from, to } => {
             s.emit_usize("worker", *slot)?;
             s.emit_str("from", from.as_str())?;
             s.emit_str("to", to.as_str())

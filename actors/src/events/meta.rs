@@ -156,6 +156,12 @@ impl Event {
                     C::Supervisor,
                     "worker state changed",
                 ),
+                WorkerEvent::SlotTransitionRefused { .. } => meta(
+                    "slot_transition_refused",
+                    Warning,
+                    C::Supervisor,
+                    "slot transition refused",
+                ),
                 WorkerEvent::WorkerExited { expected, .. } => meta(
                     "worker_exited",
                     if *expected { Info } else { Warning },
@@ -253,6 +259,7 @@ pub const CATALOGUE: &[&str] = &[
     "worker_spawn_failed",
     "worker_ready",
     "worker_state_changed",
+    "slot_transition_refused",
     "worker_exited",
     "restart_scheduled",
     "restarts_exhausted",

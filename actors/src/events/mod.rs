@@ -184,6 +184,12 @@ pub enum WorkerEvent {
         from: SlotState,
         to: SlotState,
     },
+    /// The supervisor refused an illegal slot transition; the slot stays in `from`.
+    SlotTransitionRefused {
+        slot: usize,
+        from: SlotState,
+        to: SlotState,
+    },
     WorkerExited {
         slot: usize,
         pid: u32,

@@ -119,6 +119,12 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Spawned> {
     let stderr = child.stderr.take().ok_or_else(missing)?;
     let (control, rx) = mpsc::unbounded_channel();
     let (done, exited) = oneshot::channel();
+    // The child's one owner: the task ends when the child is reaped, and a dropped `control`
+    // (its connection is gone) kills the child first.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the child-owner task is owned by the child: it lives exactly until the reap"
+    )]
     tokio::spawn(own_child(child, rx, done));
     Ok(Spawned {
         pid,
@@ -165,7 +171,7 @@ async fn own_child(
 }
 
 /// Sends SIGTERM to a child we have not reaped yet.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "kill(2) is only reachable through libc")]
 fn terminate(pid: u32) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
@@ -179,7 +185,10 @@ fn terminate(pid: u32) {
 
 /// Asks the kernel to SIGKILL the worker if the daemon's spawning thread dies, so a killed
 /// daemon never leaves orphans.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "pre_exec and prctl(2) are only reachable unsafely"
+)]
 fn die_with_parent(cmd: &mut Command) {
     // SAFETY: the closure runs between fork and exec and only calls prctl(2), which is
     // async-signal-safe.

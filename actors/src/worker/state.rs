@@ -1,7 +1,11 @@
-//! The worker slot lifecycle as an explicit state machine. Transitions check their
-//! predecessor and return an error instead of panicking.
+//! The worker slot lifecycle: `SlotPhase`, the phases carrying their data (a serving slot
+//! always has its connection, a busy one its turn count), and `SlotState`, the published name
+//! of each phase with the legal transitions between them. The supervisor refuses an illegal
+//! transition and publishes it (`slot_transition_refused`); it never ignores one.
 
+use super::connection::WorkerConnection;
 use crate::labels::label_enum;
+use actix::Addr;
 
 label_enum!(
     /// The state of one worker slot, as `/healthz` shows it.
@@ -46,6 +50,76 @@ impl SlotState {
             Ok(to)
         } else {
             Err(InvalidTransition { from: self, to })
+        }
+    }
+}
+
+/// One slot's phase and the data that only exists in it.
+#[derive(Debug, Clone)]
+pub enum SlotPhase {
+    /// No process: before the first spawn and after shutdown.
+    Stopped,
+    /// The process is being launched.
+    Starting,
+    /// The process runs; the `initialize` handshake is in flight.
+    Handshaking { conn: Addr<WorkerConnection> },
+    /// Serving, no turn in flight.
+    Ready { conn: Addr<WorkerConnection> },
+    /// Serving `in_flight` (at least one) turns.
+    Busy {
+        conn: Addr<WorkerConnection>,
+        in_flight: u32,
+    },
+    /// Waiting out the restart delay.
+    BackingOff,
+    /// The restart intensity was exceeded; retried after `workers.failed_retry_ms`.
+    Failed,
+    /// Shutdown: the process (if any) was asked to stop.
+    Stopping {
+        conn: Option<Addr<WorkerConnection>>,
+    },
+}
+
+impl SlotPhase {
+    /// The published name of the phase (`/healthz`, `codexd_worker_state`).
+    pub const fn state(&self) -> SlotState {
+        match self {
+            SlotPhase::Stopped => SlotState::Stopped,
+            SlotPhase::Starting => SlotState::Starting,
+            SlotPhase::Handshaking { .. } => SlotState::Handshaking,
+            SlotPhase::Ready { .. } => SlotState::Ready,
+            SlotPhase::Busy { .. } => SlotState::Busy,
+            SlotPhase::BackingOff => SlotState::BackingOff,
+            SlotPhase::Failed => SlotState::Failed,
+            SlotPhase::Stopping { .. } => SlotState::Stopping,
+        }
+    }
+
+    /// The connection of a live process, in any phase that has one.
+    pub fn conn(&self) -> Option<&Addr<WorkerConnection>> {
+        match self {
+            SlotPhase::Handshaking { conn }
+            | SlotPhase::Ready { conn }
+            | SlotPhase::Busy { conn, .. } => Some(conn),
+            SlotPhase::Stopping { conn } => conn.as_ref(),
+            SlotPhase::Stopped
+            | SlotPhase::Starting
+            | SlotPhase::BackingOff
+            | SlotPhase::Failed => None,
+        }
+    }
+
+    /// Turns in flight: only a busy slot has any.
+    pub const fn in_flight(&self) -> u32 {
+        match self {
+            SlotPhase::Busy { in_flight, .. } => *in_flight,
+            SlotPhase::Stopped
+            | SlotPhase::Starting
+            | SlotPhase::Handshaking { .. }
+            | SlotPhase::Ready { .. }
+            | SlotPhase::BackingOff
+            | SlotPhase::Failed
+            | SlotPhase::Stopping { .. } => 0,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! frames (role chunk, content deltas, finish chunk, optional usage chunk, `[DONE]`).
 
 use crate::http::errors::ApiError;
+use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::turn::{StreamOutput, TokenUsage};
 use serde_json::{json, Value};
 
@@ -128,7 +129,7 @@ impl ChatSse {
                 self.usage = u;
                 false
             }
-            StreamOutput::Finished => {
+            StreamOutput::Ended(StreamOutcome::Completed) => {
                 frame(out, &self.chunk(json!({}), Some("stop")));
                 if self.include_usage {
                     frame(
@@ -142,8 +143,8 @@ impl ChatSse {
                 out.extend_from_slice(b"data: [DONE]\n\n");
                 true
             }
-            StreamOutput::Failed(f) => {
-                frame(out, &ApiError::Upstream(f).body(&self.req_id));
+            StreamOutput::Ended(failure) => {
+                frame(out, &ApiError::Stream(failure).body(&self.req_id));
                 out.extend_from_slice(b"data: [DONE]\n\n");
                 true
             }

@@ -2,7 +2,8 @@
 //! (`response.created` … `response.completed` / `response.failed`) with `sequence_number`.
 
 use crate::http::errors::ApiError;
-use codexd_actors::turn::{StreamFailure, StreamOutput, TokenUsage};
+use codexd_actors::outcome::StreamOutcome;
+use codexd_actors::turn::{StreamOutput, TokenUsage};
 use serde_json::{json, Value};
 
 /// Usage in Responses vocabulary.
@@ -181,7 +182,7 @@ impl ResponsesSse {
                 self.usage = u;
                 false
             }
-            StreamOutput::Finished => {
+            StreamOutput::Ended(StreamOutcome::Completed) => {
                 let id = self.msg_id.clone();
                 let text = std::mem::take(&mut self.text);
                 self.event(out, "response.output_text.done", json!({"item_id": id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}));
@@ -201,15 +202,15 @@ impl ResponsesSse {
                 self.event(out, "response.completed", json!({"response": r}));
                 true
             }
-            StreamOutput::Failed(f) => {
-                self.fail(f, out);
+            StreamOutput::Ended(failure) => {
+                self.fail(failure, out);
                 true
             }
         }
     }
 
-    fn fail(&mut self, f: StreamFailure, out: &mut Vec<u8>) {
-        let e = ApiError::Upstream(f);
+    fn fail(&mut self, failure: StreamOutcome, out: &mut Vec<u8>) {
+        let e = ApiError::Stream(failure);
         let error = json!({"code": e.code(), "message": e.message(&self.req_id)});
         let r = self.snapshot("failed", vec![], Value::Null, error);
         self.event(out, "response.failed", json!({"response": r}));

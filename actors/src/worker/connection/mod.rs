@@ -97,9 +97,7 @@ struct Pending {
 struct TurnEntry {
     request: Arc<TurnRequest>,
     sink: Recipient<TurnUpdate>,
-    thread_id: Option<String>,
-    turn_id: Option<String>,
-    interrupt: bool,
+    phase: turns::TurnPhase,
 }
 
 #[derive(Default)]
@@ -343,7 +341,8 @@ impl Actor for WorkerConnection {
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let mut stdin = parts.stdin;
-        actix::spawn(async move {
+        // The pipe tasks run in this actor's context: they end with the connection.
+        ctx.spawn(actix::fut::wrap_future(async move {
             // Lines queued together go out in one write: one wake-up of the worker, not one
             // per line.
             while let Some(mut batch) = rx.recv().await {
@@ -354,7 +353,7 @@ impl Actor for WorkerConnection {
                     break;
                 }
             }
-        });
+        }));
         self.writer = Some(tx);
         let frames = LineReader::new(
             tokio::io::BufReader::with_capacity(64 * 1024, parts.stdout),
@@ -363,7 +362,7 @@ impl Actor for WorkerConnection {
         ctx.add_stream(frames.into_stream());
         let stats = self.stderr.clone();
         let mut stderr = parts.stderr;
-        actix::spawn(async move {
+        ctx.spawn(actix::fut::wrap_future(async move {
             let mut buf = vec![0u8; 8192];
             while let Ok(n) = stderr.read(&mut buf).await {
                 if n == 0 {
@@ -373,7 +372,7 @@ impl Actor for WorkerConnection {
                 stats.lines.fetch_add(lines, Ordering::Relaxed);
                 stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
             }
-        });
+        }));
         ctx.spawn(
             actix::fut::wrap_future(parts.exited).map(|res, act: &mut Self, ctx| {
                 let exit = res.unwrap_or(ExitInfo {

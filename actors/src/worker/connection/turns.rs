@@ -1,8 +1,42 @@
-//! Turns on one worker: starting a thread and its turn, routing notifications to the stream
-//! that owns the thread, interrupting, and answering the worker's server→client requests
-//! (approvals declined unless the operator opted in; anything unsupported gets an error).
+//! Turns on one worker: a turn's phases (`TurnPhase`), starting a thread and its turn,
+//! routing notifications to the stream that owns the thread, interrupting, and answering the
+//! worker's server→client requests (approvals declined unless the operator opted in; anything
+//! unsupported gets an error).
 
 use super::*;
+
+/// One turn's lifecycle on this worker, with the ids the worker gave so far. A turn that
+/// waits on a client tool result across two HTTP requests will be one more phase after
+/// `Running` (parked: thread and turn ids plus the pending call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TurnPhase {
+    /// `thread/start` is in flight.
+    StartingThread,
+    /// The stream gave up before the worker named the thread: the turn ends (interrupted) as
+    /// soon as it does.
+    CancelledBeforeThread,
+    /// `turn/start` is in flight on the thread.
+    StartingTurn { thread_id: String },
+    /// The stream gave up before the worker named the turn: the interrupt goes out as soon
+    /// as it does.
+    CancelledBeforeTurn { thread_id: String },
+    /// The turn runs.
+    Running { thread_id: String, turn_id: String },
+    /// `turn/interrupt` was sent; `turn/completed` ends the turn.
+    Interrupting { thread_id: String, turn_id: String },
+}
+
+impl TurnPhase {
+    fn thread_id(&self) -> Option<&str> {
+        match self {
+            TurnPhase::StartingThread | TurnPhase::CancelledBeforeThread => None,
+            TurnPhase::StartingTurn { thread_id }
+            | TurnPhase::CancelledBeforeTurn { thread_id }
+            | TurnPhase::Running { thread_id, .. }
+            | TurnPhase::Interrupting { thread_id, .. } => Some(thread_id),
+        }
+    }
+}
 
 impl WorkerConnection {
     pub(super) fn notify(&self, key: u64, update: TurnUpdate) {
@@ -13,22 +47,35 @@ impl WorkerConnection {
 
     pub(super) fn drop_turn(&mut self, key: u64) {
         if let Some(t) = self.turns.remove(&key) {
-            if let Some(th) = t.thread_id {
-                self.by_thread.remove(&th);
+            if let Some(th) = t.phase.thread_id() {
+                self.by_thread.remove(th);
             }
         }
     }
 
-    pub(super) fn send_interrupt(&mut self, key: u64) {
-        let Some(t) = self.turns.get(&key) else {
-            return;
-        };
-        if let (Some(th), Some(tu)) = (t.thread_id.clone(), t.turn_id.clone()) {
-            self.request(
-                RpcMethod::TurnInterrupt,
-                json!({"threadId": th, "turnId": tu}),
-                Some(key),
-            );
+    /// Sends `turn/interrupt` for a turn whose ids are known; it becomes `Interrupting`.
+    fn send_interrupt(&mut self, key: u64, thread_id: String, turn_id: String) {
+        self.request(
+            RpcMethod::TurnInterrupt,
+            json!({"threadId": thread_id, "turnId": turn_id}),
+            Some(key),
+        );
+        if let Some(t) = self.turns.get_mut(&key) {
+            t.phase = TurnPhase::Interrupting { thread_id, turn_id };
+        }
+    }
+
+    /// Takes a turn's phase out to move it on (the placeholder never stays: every caller
+    /// puts the next phase back or drops the turn).
+    fn take_phase(&mut self, key: u64) -> Option<TurnPhase> {
+        self.turns
+            .get_mut(&key)
+            .map(|t| std::mem::replace(&mut t.phase, TurnPhase::StartingThread))
+    }
+
+    fn set_phase(&mut self, key: u64, phase: TurnPhase) {
+        if let Some(t) = self.turns.get_mut(&key) {
+            t.phase = phase;
         }
     }
 
@@ -39,43 +86,78 @@ impl WorkerConnection {
             self.drop_turn(key);
             return;
         };
-        self.by_thread.insert(thread_id.clone(), key);
-        let Some(t) = self.turns.get_mut(&key) else {
+        let Some(phase) = self.take_phase(key) else {
             return;
         };
-        t.thread_id = Some(thread_id.clone());
-        if t.interrupt {
-            t.sink
-                .do_send(TurnUpdate::Completed(TurnStatus::Interrupted));
-            self.drop_turn(key);
-            return;
+        match phase {
+            TurnPhase::StartingThread => {
+                self.by_thread.insert(thread_id.clone(), key);
+                self.set_phase(
+                    key,
+                    TurnPhase::StartingTurn {
+                        thread_id: thread_id.clone(),
+                    },
+                );
+                let Some(t) = self.turns.get(&key) else {
+                    return;
+                };
+                let mut params = json!({
+                    "threadId": thread_id,
+                    "input": [{"type": "text", "text": t.request.input}],
+                });
+                if let (Some(effort), Some(obj)) =
+                    (&t.request.reasoning_effort, params.as_object_mut())
+                {
+                    obj.insert("effort".into(), Value::String(effort.clone()));
+                }
+                self.request(RpcMethod::TurnStart, params, Some(key));
+            }
+            TurnPhase::CancelledBeforeThread => {
+                self.notify(key, TurnUpdate::Completed(TurnStatus::Interrupted));
+                self.drop_turn(key);
+            }
+            // A second answer for the same thread changes nothing.
+            other @ (TurnPhase::StartingTurn { .. }
+            | TurnPhase::CancelledBeforeTurn { .. }
+            | TurnPhase::Running { .. }
+            | TurnPhase::Interrupting { .. }) => self.set_phase(key, other),
         }
-        let mut params = json!({
-            "threadId": thread_id,
-            "input": [{"type": "text", "text": t.request.input}],
-        });
-        if let (Some(effort), Some(obj)) = (&t.request.reasoning_effort, params.as_object_mut()) {
-            obj.insert("effort".into(), Value::String(effort.clone()));
-        }
-        self.request(RpcMethod::TurnStart, params, Some(key));
     }
 
+    /// The worker named the turn (in the `turn/start` answer or a `turn/started`
+    /// notification, whichever comes first).
     pub(super) fn on_turn_started(&mut self, turn: Option<u64>, turn_id: Option<String>) {
-        let Some(key) = turn else { return };
-        let Some(t) = self.turns.get_mut(&key) else {
+        let (Some(key), Some(turn_id)) = (turn, turn_id) else {
             return;
         };
-        if t.turn_id.is_none() {
-            t.turn_id = turn_id;
-        }
-        if let (Some(th), Some(tu)) = (&t.thread_id, &t.turn_id) {
-            t.sink.do_send(TurnUpdate::Started {
-                thread_id: th.clone(),
-                turn_id: tu.clone(),
-            });
-        }
-        if t.interrupt {
-            self.send_interrupt(key);
+        let Some(phase) = self.take_phase(key) else {
+            return;
+        };
+        match phase {
+            TurnPhase::StartingTurn { thread_id } => {
+                self.notify(
+                    key,
+                    TurnUpdate::Started {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                    },
+                );
+                self.set_phase(key, TurnPhase::Running { thread_id, turn_id });
+            }
+            TurnPhase::CancelledBeforeTurn { thread_id } => {
+                self.notify(
+                    key,
+                    TurnUpdate::Started {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                    },
+                );
+                self.send_interrupt(key, thread_id, turn_id);
+            }
+            other @ (TurnPhase::StartingThread
+            | TurnPhase::CancelledBeforeThread
+            | TurnPhase::Running { .. }
+            | TurnPhase::Interrupting { .. }) => self.set_phase(key, other),
         }
     }
 
@@ -104,13 +186,7 @@ impl WorkerConnection {
                 self.notify(key, TurnUpdate::Completed(status));
                 self.drop_turn(key);
             }
-            TurnSignal::Ignored => {
-                if let (Some(t), Some(id)) = (self.turns.get_mut(&key), started_turn) {
-                    if t.turn_id.is_none() {
-                        t.turn_id = Some(id);
-                    }
-                }
-            }
+            TurnSignal::Ignored => self.on_turn_started(Some(key), started_turn),
             TurnSignal::Unknown => self.count_unknown(),
         }
     }
@@ -178,9 +254,7 @@ impl Handler<StartTurn> for WorkerConnection {
             TurnEntry {
                 request: msg.request,
                 sink: msg.sink,
-                thread_id: None,
-                turn_id: None,
-                interrupt: false,
+                phase: TurnPhase::StartingThread,
             },
         );
         self.request(RpcMethod::ThreadStart, params, Some(msg.key));
@@ -190,14 +264,21 @@ impl Handler<StartTurn> for WorkerConnection {
 impl Handler<InterruptTurn> for WorkerConnection {
     type Result = ();
     fn handle(&mut self, msg: InterruptTurn, _: &mut Self::Context) {
-        let Some(t) = self.turns.get_mut(&msg.key) else {
+        let Some(phase) = self.take_phase(msg.key) else {
             return;
         };
-        if t.interrupt {
-            return;
-        }
-        t.interrupt = true;
-        self.send_interrupt(msg.key);
+        let next = match phase {
+            TurnPhase::StartingThread => TurnPhase::CancelledBeforeThread,
+            TurnPhase::StartingTurn { thread_id } => TurnPhase::CancelledBeforeTurn { thread_id },
+            TurnPhase::Running { thread_id, turn_id } => {
+                return self.send_interrupt(msg.key, thread_id, turn_id);
+            }
+            // Already stopping.
+            other @ (TurnPhase::CancelledBeforeThread
+            | TurnPhase::CancelledBeforeTurn { .. }
+            | TurnPhase::Interrupting { .. }) => other,
+        };
+        self.set_phase(msg.key, next);
     }
 }
 

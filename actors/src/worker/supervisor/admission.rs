@@ -1,0 +1,245 @@
+//! Admission and drain, the supervisor's half that hands out capacity: leases (per-slot turn
+//! limit, least-loaded slot first), the bounded FIFO queue, and the drain. The supervisor is
+//! the one owner of draining: `BeginDrain` stops granting and is answered when the last lease
+//! is released; `InterruptLeases` tells every lease holder to end its turn now.
+
+use super::{Mode, WorkerSupervisor};
+use crate::events::WorkerEvent;
+use crate::labels::RejectReason;
+use crate::turn::ReqIds;
+use crate::worker::lease::{Lease, ReleaseLease};
+use crate::worker::state::SlotPhase;
+use actix::prelude::*;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Asks for capacity for one turn; the answer arrives on `reply` (possibly after queueing).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AcquireLease {
+    pub ids: ReqIds,
+    pub reply: oneshot::Sender<Result<Lease, RejectReason>>,
+}
+
+/// Stops granting leases (new and queued requests are turned away as `draining`); `drained`
+/// is answered when no lease is out any more.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BeginDrain {
+    pub drained: oneshot::Sender<()>,
+}
+
+/// The drain deadline passed: every lease holder must end its turn now (streams end with
+/// outcome `shutdown`). The drain is still answered when the last lease comes back.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InterruptLeases;
+
+pub(super) struct Waiter {
+    ids: ReqIds,
+    enqueued: Instant,
+    reply: oneshot::Sender<Result<Lease, RejectReason>>,
+}
+
+impl WorkerSupervisor {
+    /// Leases out right now, over every slot.
+    fn leases_out(&self) -> u32 {
+        self.slots.iter().map(|s| s.phase.in_flight()).sum()
+    }
+
+    fn pick(&self) -> Option<usize> {
+        let max = self.settings.max_turns_per_worker;
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| match s.phase {
+                SlotPhase::Ready { .. } => max > 0,
+                SlotPhase::Busy { in_flight, .. } => in_flight < max,
+                _ => false,
+            })
+            .min_by_key(|(i, s)| (s.phase.in_flight(), *i))
+            .map(|(i, _)| i)
+    }
+
+    fn grant(
+        &mut self,
+        i: usize,
+        ids: ReqIds,
+        queue_wait: Duration,
+        ctx: &mut Context<Self>,
+    ) -> Option<Lease> {
+        let slot = self.slots.get_mut(i)?;
+        let generation = slot.generation;
+        let (conn, in_flight) = match &mut slot.phase {
+            SlotPhase::Busy { conn, in_flight } => {
+                *in_flight += 1;
+                (conn.clone(), *in_flight)
+            }
+            SlotPhase::Ready { conn } => (conn.clone(), 0),
+            _ => return None,
+        };
+        // The first turn makes a ready slot busy.
+        let in_flight = if in_flight == 0 {
+            let phase = SlotPhase::Busy {
+                conn: conn.clone(),
+                in_flight: 1,
+            };
+            self.transition(i, phase);
+            1
+        } else {
+            in_flight
+        };
+        self.emit(WorkerEvent::LeaseGranted {
+            slot: i,
+            ids,
+            in_flight,
+        });
+        Some(Lease::new(
+            i,
+            generation,
+            conn,
+            queue_wait,
+            ctx.address().recipient(),
+            self.interrupt.subscribe(),
+        ))
+    }
+
+    pub(super) fn dispatch_queue(&mut self, ctx: &mut Context<Self>) {
+        while !self.queue.is_empty() {
+            let Some(i) = self.pick() else { break };
+            let Some(w) = self.queue.pop_front() else {
+                break;
+            };
+            if w.reply.is_closed() {
+                continue;
+            }
+            if let Some(lease) = self.grant(i, w.ids, w.enqueued.elapsed(), ctx) {
+                // If the requester gave up meanwhile, the returned lease is dropped here and
+                // releases itself.
+                let _ = w.reply.send(Ok(lease));
+            }
+        }
+        self.update_queue_gauge();
+    }
+
+    fn update_queue_gauge(&self) {
+        if let Some(g) = &self.settings.queue_depth {
+            g.set(self.queue.len() as i64);
+        }
+    }
+
+    pub(super) fn reject_queue(&mut self, reason: RejectReason) {
+        for w in self.queue.drain(..) {
+            let _ = w.reply.send(Err(reason));
+        }
+        self.update_queue_gauge();
+    }
+
+    /// Answers whoever waits for the drain once no lease is out.
+    pub(super) fn check_drained(&mut self) {
+        let idle = self.leases_out() == 0;
+        if let Mode::Draining { drained } = &mut self.mode {
+            if idle {
+                for w in drained.drain(..) {
+                    let _ = w.send(());
+                }
+            }
+        }
+    }
+}
+
+impl Handler<AcquireLease> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: AcquireLease, ctx: &mut Self::Context) {
+        match self.mode {
+            Mode::Serving => {}
+            Mode::Draining { .. } | Mode::Stopping { .. } => {
+                let _ = msg.reply.send(Err(RejectReason::Draining));
+                return;
+            }
+        }
+        if self.queue.is_empty() {
+            if let Some(i) = self.pick() {
+                if let Some(lease) = self.grant(i, msg.ids, Duration::ZERO, ctx) {
+                    let _ = msg.reply.send(Ok(lease));
+                }
+                return;
+            }
+        }
+        if !self.slots.iter().any(|s| s.phase.state().is_serving()) {
+            let _ = msg.reply.send(Err(RejectReason::NoWorker));
+            return;
+        }
+        self.queue.retain(|w| !w.reply.is_closed());
+        if self.settings.queue_size == 0 {
+            let _ = msg.reply.send(Err(RejectReason::Concurrency));
+        } else if self.queue.len() >= self.settings.queue_size {
+            let _ = msg.reply.send(Err(RejectReason::QueueFull));
+        } else {
+            self.queue.push_back(Waiter {
+                ids: msg.ids,
+                enqueued: Instant::now(),
+                reply: msg.reply,
+            });
+            self.update_queue_gauge();
+        }
+    }
+}
+
+impl Handler<ReleaseLease> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: ReleaseLease, ctx: &mut Self::Context) {
+        let Some(slot) = self.slots.get_mut(msg.slot) else {
+            return;
+        };
+        // A lease of an earlier process, or of a slot being stopped, has nothing to give back.
+        if slot.generation != msg.generation {
+            return;
+        }
+        // The last turn makes a busy slot ready again.
+        let (in_flight, ready) = match &mut slot.phase {
+            SlotPhase::Busy { conn, in_flight } if *in_flight <= 1 => (0, Some(conn.clone())),
+            SlotPhase::Busy { in_flight, .. } => {
+                *in_flight -= 1;
+                (*in_flight, None)
+            }
+            _ => return,
+        };
+        self.emit(WorkerEvent::LeaseReleased {
+            slot: msg.slot,
+            in_flight,
+        });
+        if let Some(conn) = ready {
+            self.transition(msg.slot, SlotPhase::Ready { conn });
+        }
+        self.dispatch_queue(ctx);
+        self.check_drained();
+    }
+}
+
+impl Handler<BeginDrain> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: BeginDrain, _: &mut Self::Context) {
+        match &mut self.mode {
+            Mode::Serving => {
+                self.mode = Mode::Draining {
+                    drained: vec![msg.drained],
+                }
+            }
+            Mode::Draining { drained } => drained.push(msg.drained),
+            // Stopping: every turn is ending with its worker; nothing more to wait for.
+            Mode::Stopping { .. } => {
+                let _ = msg.drained.send(());
+            }
+        }
+        self.reject_queue(RejectReason::Draining);
+        self.check_drained();
+    }
+}
+
+impl Handler<InterruptLeases> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, _: InterruptLeases, _: &mut Self::Context) {
+        self.interrupt.send_replace(true);
+    }
+}
