@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinSet;
 
+/// actix-web's own graceful-stop bound for a listener: past the drain, with room for the
+/// interrupt grace; the shutdown sequence closes the listeners well before it.
+const LISTENER_SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
+
 /// Why `serve` could not start; each carries the detail for the `error` field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartupError {
@@ -216,7 +220,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
             role,
             role == Role::Metrics || config.metrics.listen.is_none(),
             if role == Role::Api { workers } else { 1 },
-            drain + Duration::from_secs(5),
+            drain + LISTENER_SHUTDOWN_SLACK,
         )
         .map_err(|e| StartupError::BindFailed(e.to_string()))?;
         let name = if role == Role::Api { "api" } else { "metrics" };
@@ -246,10 +250,9 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         servers,
         drain_timeout: drain,
         interrupt_grace: streams.interrupt_grace,
-        stop_timeout: Duration::from_millis(config.workers.stop_grace_ms) + Duration::from_secs(2),
+        stop_grace: Duration::from_millis(config.workers.stop_grace_ms),
         exporter,
-        flush_timeout: Duration::from_millis(config.tracing.export_timeout_ms)
-            + Duration::from_secs(1),
+        export_timeout: Duration::from_millis(config.tracing.export_timeout_ms),
     };
     // A second signal during the sequence ends it at once; the workers die with the daemon
     // (`PR_SET_PDEATHSIG`, and their owner tasks kill them when the runtime drops).
@@ -266,8 +269,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     bus.publish(Event::Runtime(RuntimeEvent::DaemonStopped {
         uptime_ms: started.elapsed().as_millis() as u64,
     }));
-    // Let the bus write its last lines before the system stops.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::sleep(shutdown::LOG_SETTLE).await;
     listeners.abort_all();
     actix_rt::System::current().stop();
     Ok(0)

@@ -21,17 +21,25 @@ const INTERRUPT_SLACK: Duration = Duration::from_secs(1);
 const LISTENER_CLOSE: Duration = Duration::from_secs(2);
 /// How long the span recorder gets to turn the last events into spans before the flush.
 const RECORDER_SETTLE: Duration = Duration::from_millis(50);
+/// The workers get `workers.stop_grace_ms` plus this to be reaped after SIGKILL.
+const STOP_SLACK: Duration = Duration::from_secs(2);
+/// The trace flush gets `tracing.export_timeout_ms` plus this.
+const FLUSH_SLACK: Duration = Duration::from_secs(1);
+/// How long the bus gets to write its last lines (`daemon_stopped`) before the system stops.
+pub const LOG_SETTLE: Duration = Duration::from_millis(50);
 
-/// Everything the sequence acts on.
+/// Everything the sequence acts on, and the configured bounds of its phases
+/// (`server.drain_timeout_ms`, `streaming.interrupt_grace_ms`, `workers.stop_grace_ms`,
+/// `tracing.export_timeout_ms`); the slack on top of each is defined here.
 pub struct Plan {
     pub bus: BusHandle,
     pub supervisor: Addr<WorkerSupervisor>,
     pub servers: Vec<ServerHandle>,
     pub drain_timeout: Duration,
     pub interrupt_grace: Duration,
-    pub stop_timeout: Duration,
+    pub stop_grace: Duration,
     pub exporter: Option<Arc<crate::telemetry::export::Exporter>>,
-    pub flush_timeout: Duration,
+    pub export_timeout: Duration,
 }
 
 /// Runs one phase; the future reports whether it timed out.
@@ -80,14 +88,16 @@ pub async fn run(plan: Plan) {
     phase(bus, ShutdownPhase::StopWorkers, async {
         let (tx, rx) = oneshot::channel();
         plan.supervisor.do_send(StopWorkers { done: tx });
-        tokio::time::timeout(plan.stop_timeout, rx).await.is_err()
+        tokio::time::timeout(plan.stop_grace + STOP_SLACK, rx)
+            .await
+            .is_err()
     })
     .await;
     phase(bus, ShutdownPhase::FlushTelemetry, async {
         tokio::time::sleep(RECORDER_SETTLE).await;
         match plan.exporter.clone() {
             Some(e) => {
-                let timeout = plan.flush_timeout;
+                let timeout = plan.export_timeout + FLUSH_SLACK;
                 !tokio::task::spawn_blocking(move || e.flush(timeout))
                     .await
                     .unwrap_or(false)

@@ -135,12 +135,7 @@ impl Completion {
         } else {
             self.status
         };
-        let outcome = match (aborted, status) {
-            (true, _) => RequestOutcome::ClientAbort,
-            (false, s) if s >= 500 || failed_after => RequestOutcome::Failed,
-            (false, s) if s >= 400 => RequestOutcome::Rejected,
-            _ => RequestOutcome::Completed,
-        };
+        let outcome = RequestOutcome::classify(aborted, status, failed_after);
         self.state
             .bus
             .publish(Event::Http(HttpEvent::RequestCompleted(Box::new(
