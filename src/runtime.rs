@@ -274,3 +274,31 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     actix_rt::System::current().stop();
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_invalid_config_exits_64() {
+        let all = [
+            StartupError::InvalidConfig(String::new()),
+            StartupError::WorkerBinaryMissing(String::new()),
+            StartupError::MetricsInitFailed(String::new()),
+            StartupError::BindFailed(String::new()),
+            StartupError::TracingInitFailed(String::new()),
+            StartupError::SignalSetupFailed(String::new()),
+        ];
+        let codes: std::collections::BTreeSet<_> =
+            all.iter().map(|e| e.code().error_code).collect();
+        assert_eq!(codes.len(), all.len());
+        for e in &all {
+            let want = if matches!(e, StartupError::InvalidConfig(_)) {
+                crate::cli::EXIT_USAGE
+            } else {
+                EXIT_FAILURE
+            };
+            assert_eq!(e.code().exit, want, "{e:?}");
+        }
+    }
+}

@@ -106,6 +106,17 @@ struct StderrStats {
     bytes: AtomicU64,
 }
 
+/// The connection's own lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// `initialize` is in flight.
+    Handshaking,
+    /// Handshaked: turns and liveness pings run.
+    Ready,
+    /// Killed for this reason (the first one wins); nothing the worker says is trusted.
+    Condemned(RestartReason),
+}
+
 /// The connection actor.
 pub struct WorkerConnection {
     slot: usize,
@@ -121,8 +132,7 @@ pub struct WorkerConnection {
     turns: HashMap<u64, TurnEntry>,
     by_thread: HashMap<String, u64>,
     spawned_at: Instant,
-    ready: bool,
-    failure: Option<RestartReason>,
+    link: Link,
     stderr: Arc<StderrStats>,
     stderr_reported: (u64, u64),
     parts: Option<Spawned>,
@@ -151,8 +161,7 @@ impl WorkerConnection {
             turns: HashMap::new(),
             by_thread: HashMap::new(),
             spawned_at: Instant::now(),
-            ready: false,
-            failure: None,
+            link: Link::Handshaking,
             stderr: Arc::default(),
             stderr_reported: (0, 0),
             parts: Some(spawned),
@@ -194,8 +203,8 @@ impl WorkerConnection {
     }
 
     fn fail(&mut self, reason: RestartReason) {
-        if self.failure.is_none() {
-            self.failure = Some(reason);
+        if !matches!(self.link, Link::Condemned(_)) {
+            self.link = Link::Condemned(reason);
         }
         let _ = self.control.send(Signal::Kill);
     }
@@ -240,7 +249,7 @@ impl WorkerConnection {
         match (p.method, outcome) {
             (RpcMethod::Initialize, Ok(_)) => {
                 self.send_line(protocol::encode_notification("initialized"));
-                self.ready = true;
+                self.link = Link::Ready;
                 self.supervisor.do_send(ConnectionReport::Handshaked {
                     slot: self.slot,
                     generation: self.generation,
@@ -325,7 +334,10 @@ impl WorkerConnection {
             generation: self.generation,
             pid: self.pid,
             exit,
-            failure: self.failure,
+            failure: match self.link {
+                Link::Condemned(reason) => Some(reason),
+                Link::Handshaking | Link::Ready => None,
+            },
             uptime: self.spawned_at.elapsed(),
         });
         ctx.stop();
@@ -389,7 +401,7 @@ impl Actor for WorkerConnection {
             None,
         );
         ctx.run_later(self.settings.handshake_timeout, |act, _| {
-            if !act.ready {
+            if act.link != Link::Ready {
                 act.fail(RestartReason::HandshakeTimeout);
             }
         });
@@ -399,7 +411,7 @@ impl Actor for WorkerConnection {
 impl StreamHandler<Frame> for WorkerConnection {
     fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
         // Once the worker is condemned, nothing more it says is trusted.
-        if self.failure.is_some() {
+        if matches!(self.link, Link::Condemned(_)) {
             return;
         }
         let line = match frame {
