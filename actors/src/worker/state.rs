@@ -1,21 +1,7 @@
 //! The worker slot lifecycle as an explicit state machine. Transitions check their
 //! predecessor and return an error instead of panicking.
 
-use crate::labels::label_enum;
-
-label_enum!(
-    /// The state of one worker slot, as `/healthz` shows it.
-    SlotState {
-        Starting => "starting",
-        Handshaking => "handshaking",
-        Ready => "ready",
-        Busy => "busy",
-        BackingOff => "backing_off",
-        Failed => "failed",
-        Stopping => "stopping",
-        Stopped => "stopped",
-    }
-);
+pub use super::labels::SlotState;
 
 impl SlotState {
     /// A slot that can take turns.
