@@ -11,7 +11,6 @@ use crate::label_enum;
 pub use crate::events::declare::Component;
 pub use crate::events::health::ReadinessReason;
 pub use crate::events::runtime::ShutdownPhase;
-pub use crate::ingress::{MethodLabel, RouteClass, RouteLabel};
 pub use crate::worker::labels::{
     ProtocolErrorKind, RejectReason, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
     ServerRequestKind, UpstreamErrorKind,

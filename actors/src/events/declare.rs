@@ -323,3 +323,17 @@ macro_rules! events {
     };
 }
 pub(crate) use events;
+
+#[cfg(test)]
+mod tests {
+    use crate::events::CATALOGUE;
+
+    #[test]
+    fn names_are_the_variants_in_snake_case() {
+        assert_eq!(snake_name!(WorkerRpcCompleted), "worker_rpc_completed");
+        assert_eq!(snake_name!(Ready), "ready");
+        assert_eq!(CATALOGUE.len(), 38);
+        assert_eq!(CATALOGUE[0], "daemon_started");
+        assert_eq!(CATALOGUE[37], "readiness_changed");
+    }
+}
