@@ -208,8 +208,17 @@ macro_rules! snake_name {
 pub(crate) use snake_name;
 
 /// Writes one field: under its own name, under another (`=> "key"`), or not at all (`=> _`,
-/// for fields only spans or metrics read).
+/// for fields only spans or metrics read). Logs spell the slot index `worker`, as
+/// `docs/events.md` publishes it: a field that would be logged as `slot` does not compile.
 macro_rules! log_field {
+    ($s:ident, slot) => {
+        compile_error!(
+            "logs spell the slot index `worker`: declare it as `slot: usize => \"worker\"`"
+        )
+    };
+    ($s:ident, $f:ident => "slot") => {
+        compile_error!("logs spell the slot index `worker`, never `slot`")
+    };
     ($s:ident, $f:ident) => {
         $crate::events::declare::LogValue::emit($f, stringify!($f), $s)?
     };
