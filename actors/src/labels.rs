@@ -6,7 +6,8 @@
 //! classes in the front end (`src/http/routes.rs`), which hands the actors opaque labels
 //! (`ingress`).
 
-use crate::label_enum;
+/// The label macro, also under its former path.
+pub(crate) use crate::label_enum;
 
 pub use crate::events::declare::Component;
 pub use crate::events::health::ReadinessReason;
