@@ -47,6 +47,7 @@ pub fn metrics_settings(c: &Config) -> MetricsSettings {
         revision: option_env!("CODEXD_REVISION").unwrap_or("unknown").into(),
         models: c.models.iter().map(|m| m.id.clone()).collect(),
         slots: c.workers.count as usize,
+        routes: crate::http::routes::labels(),
     }
 }
 

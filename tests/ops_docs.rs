@@ -12,6 +12,7 @@ use crate::support::http::{self, chat_body, Streaming};
 use crate::support::mock_provider::{MockProvider, Reply};
 use crate::support::otlp::spans;
 use crate::support::signal;
+use codexd::http::routes::{Method, Route};
 use codexd_actors::labels::*;
 use codexd_actors::worker::state::SlotState;
 use serde_json::{json, Value};

@@ -3,6 +3,7 @@
 
 mod common;
 
+use codexd_actors::ingress::{RouteClass, RouteLabel};
 use codexd_actors::metrics::{Metrics, MetricsSettings};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -13,6 +14,11 @@ fn observe(c: &mut Criterion) {
         revision: "bench".into(),
         models: vec!["codex-demo".into(), "gpt-5-codex".into()],
         slots: 2,
+        routes: vec![
+            RouteLabel::new("/v1/chat/completions", RouteClass::Generation),
+            RouteLabel::new("/v1/responses", RouteClass::Generation),
+            RouteLabel::new("other", RouteClass::Api),
+        ],
     };
     let Ok(metrics) = Metrics::try_new(&settings) else {
         return;
@@ -33,8 +39,6 @@ fn observe(c: &mut Criterion) {
             for e in &events {
                 metrics.observe(black_box(e));
             }
-            // The collector also records the queue wait of every `stream_started`.
-            metrics.observe_queue_wait(black_box(0.000_01));
         })
     });
     g.finish();

@@ -1,11 +1,17 @@
 //! The health aggregator: derives liveness, readiness and the per-slot detail of `/healthz`
-//! from bus events, and announces every readiness flip as a `readiness_changed` event.
+//! from bus events, and announces every readiness flip as a `readiness_changed` event. Every
+//! event variant is matched by name, with no wildcard arm: a new event does not compile until
+//! it says what it does to health.
+
+#![deny(clippy::wildcard_enum_match_arm)]
 
 use crate::bus::{BusHandle, Published};
 use crate::clock;
-use crate::events::{Event, HealthEvent, RuntimeEvent, WorkerEvent};
-use crate::labels::{ReadinessReason, RestartReason, ShutdownPhase};
-use crate::worker::state::SlotState;
+use crate::events::{
+    Event, HealthEvent, HttpEvent, ReadinessReason, RuntimeEvent, ShutdownPhase, StreamEvent,
+    WorkerEvent,
+};
+use crate::worker::labels::{RestartReason, SlotState};
 use actix::prelude::*;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime};
@@ -119,64 +125,126 @@ impl HealthAggregator {
     }
 
     fn apply(&mut self, event: &Event) {
-        match event {
+        let moved = match event {
             Event::Worker(e) => self.apply_worker(e),
-            Event::Runtime(RuntimeEvent::ShutdownPhaseStarted {
-                phase: ShutdownPhase::ReadinessOff,
-            }) => self.draining = true,
-            _ => return,
+            Event::Runtime(e) => self.apply_runtime(e),
+            Event::Http(e) => match e {
+                HttpEvent::RequestReceived { .. }
+                | HttpEvent::RequestCompleted(_)
+                | HttpEvent::AdmissionRejected { .. } => false,
+            },
+            Event::Stream(e) => match e {
+                StreamEvent::StreamStarted { .. }
+                | StreamEvent::TurnStarted { .. }
+                | StreamEvent::FirstTokenReceived { .. }
+                | StreamEvent::UpstreamErrorReceived { .. }
+                | StreamEvent::TurnInterruptSent { .. }
+                | StreamEvent::TurnInterruptConfirmed { .. }
+                | StreamEvent::ContentCaptured { .. }
+                | StreamEvent::StreamEnded(_) => false,
+            },
+            // Our own announcement.
+            Event::Health(e) => match e {
+                HealthEvent::ReadinessChanged { .. } => false,
+            },
+        };
+        if moved {
+            self.recompute();
         }
-        self.recompute();
     }
 
-    fn apply_worker(&mut self, e: &WorkerEvent) {
-        let slot = match e {
-            WorkerEvent::WorkerStateChanged { slot, .. }
-            | WorkerEvent::WorkerSpawned { slot, .. }
-            | WorkerEvent::WorkerExited { slot, .. }
-            | WorkerEvent::RestartScheduled { slot, .. }
-            | WorkerEvent::RestartsExhausted { slot, .. }
-            | WorkerEvent::LeaseGranted { slot, .. }
-            | WorkerEvent::LeaseReleased { slot, .. } => *slot,
-            _ => return,
-        };
-        let Some(v) = self.slots.get_mut(slot) else {
-            return;
-        };
+    /// Readiness goes off for good when the shutdown sequence begins.
+    fn apply_runtime(&mut self, e: &RuntimeEvent) -> bool {
         match e {
-            WorkerEvent::WorkerStateChanged { to, .. } => {
-                v.state = *to;
-                v.since = SystemTime::now();
-                if !matches!(to, SlotState::BackingOff | SlotState::Failed) {
-                    v.next_restart_at = None;
+            RuntimeEvent::ShutdownPhaseStarted { phase } => {
+                let off = *phase == ShutdownPhase::ReadinessOff;
+                self.draining |= off;
+                off
+            }
+            RuntimeEvent::DaemonStarted { .. }
+            | RuntimeEvent::ListenerBound { .. }
+            | RuntimeEvent::ShutdownPhaseCompleted { .. }
+            | RuntimeEvent::ShutdownForced
+            | RuntimeEvent::DaemonStopped { .. }
+            | RuntimeEvent::StartupFailed { .. }
+            | RuntimeEvent::PanicOccurred { .. }
+            | RuntimeEvent::ContentCaptureEnabled
+            | RuntimeEvent::BusEventsDropped { .. }
+            | RuntimeEvent::SpansDropped { .. } => false,
+        }
+    }
+
+    /// Updates the slot's view; every worker event may move readiness.
+    fn apply_worker(&mut self, e: &WorkerEvent) -> bool {
+        match e {
+            WorkerEvent::WorkerStateChanged { slot, to, .. } => {
+                if let Some(v) = self.slots.get_mut(*slot) {
+                    v.state = *to;
+                    v.since = SystemTime::now();
+                    if !matches!(to, SlotState::BackingOff | SlotState::Failed) {
+                        v.next_restart_at = None;
+                    }
                 }
             }
-            WorkerEvent::WorkerSpawned { pid, .. } => v.pid = Some(*pid),
+            WorkerEvent::WorkerSpawned { slot, pid, .. } => {
+                if let Some(v) = self.slots.get_mut(*slot) {
+                    v.pid = Some(*pid);
+                }
+            }
             WorkerEvent::WorkerExited {
+                slot,
                 code,
                 signal,
                 reason,
                 ..
             } => {
-                v.pid = None;
-                v.in_flight = 0;
-                v.last_exit = Some((*code, *signal, SystemTime::now(), *reason));
+                if let Some(v) = self.slots.get_mut(*slot) {
+                    v.pid = None;
+                    v.in_flight = 0;
+                    v.last_exit = Some((*code, *signal, SystemTime::now(), *reason));
+                }
             }
             WorkerEvent::RestartScheduled {
-                attempt, delay_ms, ..
+                slot,
+                attempt,
+                delay_ms,
+                ..
             } => {
-                v.restarts += 1;
-                v.consecutive_failures = *attempt;
-                v.next_restart_at = Some(Instant::now() + Duration::from_millis(*delay_ms));
+                if let Some(v) = self.slots.get_mut(*slot) {
+                    v.restarts += 1;
+                    v.consecutive_failures = *attempt;
+                    v.next_restart_at = Some(Instant::now() + Duration::from_millis(*delay_ms));
+                }
             }
             // A failed slot is retried once after `failed_retry_ms`; show when.
-            WorkerEvent::RestartsExhausted { retry_in_ms, .. } => {
-                v.next_restart_at = Some(Instant::now() + Duration::from_millis(*retry_in_ms));
+            WorkerEvent::RestartsExhausted {
+                slot, retry_in_ms, ..
+            } => {
+                if let Some(v) = self.slots.get_mut(*slot) {
+                    v.next_restart_at = Some(Instant::now() + Duration::from_millis(*retry_in_ms));
+                }
             }
-            WorkerEvent::LeaseGranted { in_flight, .. }
-            | WorkerEvent::LeaseReleased { in_flight, .. } => v.in_flight = *in_flight,
-            _ => {}
+            WorkerEvent::LeaseGranted {
+                slot, in_flight, ..
+            }
+            | WorkerEvent::LeaseReleased { slot, in_flight } => {
+                if let Some(v) = self.slots.get_mut(*slot) {
+                    v.in_flight = *in_flight;
+                }
+            }
+            // Not shown by /healthz: the state changes that follow them are (a refused
+            // transition leaves the slot where it was).
+            WorkerEvent::WorkerSpawnFailed { .. }
+            | WorkerEvent::SlotTransitionRefused { .. }
+            | WorkerEvent::WorkerReady { .. }
+            | WorkerEvent::WorkerUnresponsive { .. }
+            | WorkerEvent::WorkerProtocolError { .. }
+            | WorkerEvent::WorkerStderrObserved { .. }
+            | WorkerEvent::WorkerRpcCompleted { .. }
+            | WorkerEvent::ServerRequestAnswered { .. }
+            | WorkerEvent::WorkerStopped { .. } => {}
         }
+        true
     }
 
     fn ready_workers(&self) -> u32 {

@@ -1,10 +1,35 @@
-//! codexd's actors: the event bus, worker supervision and protocol, upstream streams,
-//! the metrics collector and the health aggregator. Nothing here knows HTTP or OpenAI types.
+//! codexd's actors: the event bus, worker supervision and protocol, upstream streams, the
+//! metrics collector and the health aggregator. Nothing here knows HTTP or OpenAI types: the
+//! front end hands over opaque route and method labels ([`ingress`]).
+//!
+//! ```text
+//!                      Publish(Event)          Published (required: never dropped)
+//!   every actor ─────────────────────▶ Bus ─────────────┬─▶ MetricsCollector ◀── RenderMetrics
+//!   and the front end                   │ writes each    ├─▶ HealthAggregator ◀── GetReadiness,
+//!                                       │ log line once  │                        GetHealth
+//!                                       │                └─▶ optional subscribers (try_send:
+//!                                       │                    the span recorder in src/telemetry)
+//!   front end ── AcquireLease ──▶ WorkerSupervisor ── owns the slots, restarts, admission queue,
+//!            ◀─ Lease ───────────        │    ▲           BeginDrain, StopWorkers
+//!                                  spawns│    │ConnectionReport (handshaked, exited)
+//!                                        ▼    │
+//!                                  WorkerConnection (one per live worker process: JSON-RPC
+//!                                        ▲    │            over stdio, pings, server requests)
+//!               StartTurn, InterruptTurn,│    │TurnUpdate (started, deltas, usage, completed,
+//!               ForgetTurn               │    ▼            worker lost)
+//!   front end ── starts ──▶ UpstreamStream (one per turn, holds the Lease; ReleaseLease to
+//!            ◀─ StreamOutput ──┘          the supervisor when it ends)
+//! ```
+//!
+//! Every lifecycle fact is an [`Event`]; logs, metrics, health and spans are derived from the
+//! events only, and each of them matches every event variant (no wildcard arms).
 
 pub mod bus;
 pub mod clock;
 pub mod events;
 pub mod health;
+pub mod ingress;
+pub mod label_enum;
 pub mod labels;
 pub mod metrics;
 pub mod outcome;
@@ -14,3 +39,8 @@ pub mod worker;
 
 pub use bus::{Bus, BusHandle};
 pub use events::Event;
+pub use health::HealthAggregator;
+pub use metrics::MetricsCollector;
+pub use stream::UpstreamStream;
+pub use worker::connection::WorkerConnection;
+pub use worker::WorkerSupervisor;

@@ -4,6 +4,7 @@
 //! (`codexd_streams_total{outcome}`, `codexd_stream_no_first_token_total{reason}`), the span
 //! status (`error.type`) and the HTTP error mapping all read these; nothing spells them again.
 
+use crate::label_enum::Label;
 use crate::labels::{label_enum, UpstreamErrorKind};
 
 /// How one upstream stream (one turn) ended. Each variant has one code ([`Self::as_str`]),
@@ -138,6 +139,13 @@ impl RequestOutcome {
             (false, s) if s >= 400 => RequestOutcome::Rejected,
             _ => RequestOutcome::Completed,
         }
+    }
+}
+
+/// Logged as its code, like every closed label.
+impl Label for StreamOutcome {
+    fn as_str(self) -> &'static str {
+        StreamOutcome::as_str(self)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Domain types for one turn: what the front end asks for, what a worker reports back, and
 //! what an upstream stream hands to its consumer. No wire formats here.
 
-use crate::labels::{Route, UpstreamErrorKind};
+use crate::ingress::RouteLabel;
 use crate::outcome::StreamOutcome;
+use crate::worker::labels::UpstreamErrorKind;
 use std::time::Instant;
 
 /// The ids that join every log line about one request.
@@ -29,7 +30,7 @@ pub struct RequestContext {
 #[derive(Debug, Clone)]
 pub struct TurnRequest {
     pub ctx: RequestContext,
-    pub route: Route,
+    pub route: RouteLabel,
     /// The catalogue id the client asked for (a closed set: it was validated).
     pub model_id: String,
     pub codex_model: String,

@@ -4,6 +4,7 @@
 
 use super::errors::ApiError;
 use super::ids;
+use super::routes::{status_class, Method, Route};
 use super::state::AppState;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -11,7 +12,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use codexd_actors::events::{Event, HttpEvent, RequestSummary};
-use codexd_actors::labels::{Method, RequestOutcome, Route};
+use codexd_actors::labels::RequestOutcome;
 use codexd_actors::stream::UpstreamTiming;
 use codexd_actors::turn::ReqIds;
 use std::pin::Pin;
@@ -64,29 +65,6 @@ impl RequestFacts {
         if let Ok(mut f) = self.inner.lock() {
             f.timing = Some(t);
         }
-    }
-}
-
-/// The route label for a method and path: a template, or `other`.
-pub fn route_of(method: &actix_web::http::Method, path: &str) -> Route {
-    // Only GET: the routes do not answer HEAD, so a HEAD request is a 404 under `other`.
-    let get = method == actix_web::http::Method::GET;
-    let post = method == actix_web::http::Method::POST;
-    match path {
-        "/v1/chat/completions" if post => Route::ChatCompletions,
-        "/v1/responses" if post => Route::Responses,
-        "/v1/models" if get => Route::Models,
-        "/livez" if get => Route::Livez,
-        "/readyz" if get => Route::Readyz,
-        "/healthz" if get => Route::Healthz,
-        "/metrics" if get => Route::Metrics,
-        p if get
-            && p.strip_prefix("/v1/models/")
-                .is_some_and(|id| !id.is_empty() && !id.contains('/')) =>
-        {
-            Route::Model
-        }
-        _ => Route::Other,
     }
 }
 
@@ -143,9 +121,10 @@ impl Completion {
                     ids: self.facts.ids.clone(),
                     parent_span_id: self.facts.parent_span_id.clone(),
                     sampled: self.facts.sampled,
-                    method: self.method,
-                    route: self.route,
+                    method: self.method.label(),
+                    route: self.route.label(),
                     status,
+                    status_class: status_class(status),
                     duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
                     upstream_wait_ms: wait.map(|w| w.as_secs_f64() * 1000.0).unwrap_or(0.0),
                     bytes_out: self.bytes_out,
@@ -233,7 +212,7 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
         inner: Mutex::default(),
     });
     req.extensions_mut().insert(facts.clone());
-    let route = route_of(req.method(), req.path());
+    let route = Route::of(req.method(), req.path());
     let method = Method::parse(req.method().as_str());
     if !route.is_operational() {
         state
@@ -243,8 +222,8 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
             .inc();
         state.bus.publish(Event::Http(HttpEvent::RequestReceived {
             ids: facts.ids.clone(),
-            method,
-            route,
+            method: method.label(),
+            route: route.label(),
         }));
     }
     let user_agent = headers

@@ -11,13 +11,14 @@ use super::openai::request::{parse_chat, parse_responses, Parsed};
 use super::openai::responses::{self, ResponsesSse};
 use super::openai::ApiKind;
 use super::peer::{self, PeerSocket};
+use super::routes::Route;
 use super::state::AppState;
 use actix::Actor;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use codexd_actors::clock;
 use codexd_actors::events::{Event, HttpEvent};
-use codexd_actors::labels::{RejectReason, Route};
+use codexd_actors::labels::RejectReason;
 use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
 use codexd_actors::turn::{RequestContext, StreamOutput, TokenUsage, TurnRequest};
@@ -144,7 +145,8 @@ async fn run(
     let route = match kind {
         ApiKind::Chat => Route::ChatCompletions,
         ApiKind::Responses => Route::Responses,
-    };
+    }
+    .label();
     let chat_span = ids::hex(8);
     let turn = TurnRequest {
         ctx: RequestContext {

@@ -11,5 +11,6 @@ pub mod models;
 pub mod openai;
 pub mod peer;
 pub mod probes;
+pub mod routes;
 pub mod server;
 pub mod state;

@@ -1,10 +1,11 @@
-//! Builds the actix-web servers. Routes on the API listener:
-//! `POST /v1/chat/completions`, `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`,
-//! `GET /livez`, `GET /readyz`, `GET /healthz`, `GET /metrics`; anything else is a JSON 404.
-//! The optional metrics listener serves `/metrics` and the probes only; when it is
-//! configured, `/metrics` moves there and the API listener answers it with a 404.
+//! Builds the actix-web servers from the route table (`routes.rs`): each listener registers
+//! the routes it serves, and each route is given its handler here; anything else is a JSON
+//! 404 (or a CORS preflight). The optional metrics listener serves `/metrics` and the probes
+//! only; when it is configured, `/metrics` moves there and the API listener answers it with
+//! a 404.
 
 use super::peer::PeerSocket;
+use super::routes::{Listener, Route};
 use super::state::AppState;
 use super::{access, completions, cors, models, probes};
 use actix_web::dev::Server;
@@ -19,6 +20,22 @@ pub enum Role {
     Metrics,
 }
 
+/// The handler of a route (`None` for `Other`, which the default service answers).
+fn handler(route: Route) -> Option<actix_web::Route> {
+    let r = web::method(route.endpoint()?.method.http()?);
+    Some(match route {
+        Route::ChatCompletions => r.to(completions::chat_completions),
+        Route::Responses => r.to(completions::responses),
+        Route::Models => r.to(models::list),
+        Route::Model => r.to(models::get),
+        Route::Livez => r.to(probes::livez),
+        Route::Readyz => r.to(probes::readyz),
+        Route::Healthz => r.to(probes::healthz),
+        Route::Metrics => r.to(probes::metrics),
+        Route::Other => return None,
+    })
+}
+
 /// Builds a server on an already-bound listener.
 pub fn build(
     state: AppState,
@@ -30,29 +47,22 @@ pub fn build(
 ) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         let st = state.clone();
-        let app = App::new()
+        let mut app = App::new()
             .app_data(web::Data::new(state.clone()))
             .app_data(web::PayloadConfig::new(usize::MAX))
-            .wrap_fn(move |req, srv| access::wrap(req, srv, st.clone()))
-            .route("/livez", web::get().to(probes::livez))
-            .route("/readyz", web::get().to(probes::readyz))
-            .route("/healthz", web::get().to(probes::healthz));
-        let app = if serve_metrics {
-            app.route("/metrics", web::get().to(probes::metrics))
-        } else {
-            app
+            .wrap_fn(move |req, srv| access::wrap(req, srv, st.clone()));
+        let serves = |listener| match listener {
+            Listener::Api => role == Role::Api,
+            Listener::Any => true,
+            Listener::Scrape => serve_metrics,
         };
-        let app = if role == Role::Api {
-            app.route(
-                "/v1/chat/completions",
-                web::post().to(completions::chat_completions),
-            )
-            .route("/v1/responses", web::post().to(completions::responses))
-            .route("/v1/models", web::get().to(models::list))
-            .route("/v1/models/{id}", web::get().to(models::get))
-        } else {
-            app
-        };
+        for route in Route::ALL {
+            if let (Some(e), Some(h)) = (route.endpoint(), handler(*route)) {
+                if serves(e.listener) {
+                    app = app.route(e.template, h);
+                }
+            }
+        }
         app.default_service(web::to(cors::fallback))
     })
     .workers(workers)

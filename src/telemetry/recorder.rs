@@ -2,15 +2,20 @@
 //! worker events into OpenTelemetry spans (server span → `chat {model}` → one span per
 //! JSON-RPC request; worker start-ups as their own short traces). Spans are built from the
 //! same events the logs and metrics come from, with the ids those log lines carry. Content
-//! attributes (prompts, completions) are never set: the events have no such fields.
+//! attributes (prompts, completions) are never set: the events have no such fields. Every
+//! event variant is matched by name, with no wildcard arm: a new event does not compile until
+//! it says whether it makes a span.
+
+#![deny(clippy::wildcard_enum_match_arm)]
 
 use super::export::{scope, Exporter};
 use codexd_actors::bus::Published;
 use codexd_actors::events::{
-    Event, HttpEvent, RequestSummary, StreamEvent, StreamSummary, WorkerEvent,
+    Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent, StreamSummary,
+    WorkerEvent,
 };
-use codexd_actors::labels::{RpcMethod, RpcOutcome};
 use codexd_actors::turn::ReqIds;
+use codexd_actors::worker::labels::{RpcMethod, RpcOutcome};
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
@@ -244,38 +249,106 @@ impl actix::Handler<Published> for TraceRecorder {
     fn handle(&mut self, msg: Published, _: &mut Self::Context) {
         let end = msg.0.at;
         match &msg.0.event {
-            Event::Http(HttpEvent::RequestCompleted(r))
-                if r.sampled && !r.route.is_operational() =>
-            {
-                self.server_span(r, end)
+            Event::Http(e) => self.on_http(e, end),
+            Event::Stream(e) => self.on_stream(e, end),
+            Event::Worker(e) => self.on_worker(e, end),
+            Event::Runtime(e) => match e {
+                RuntimeEvent::DaemonStarted { .. }
+                | RuntimeEvent::ListenerBound { .. }
+                | RuntimeEvent::ShutdownPhaseStarted { .. }
+                | RuntimeEvent::ShutdownPhaseCompleted { .. }
+                | RuntimeEvent::ShutdownForced
+                | RuntimeEvent::DaemonStopped { .. }
+                | RuntimeEvent::StartupFailed { .. }
+                | RuntimeEvent::PanicOccurred { .. }
+                | RuntimeEvent::ContentCaptureEnabled
+                | RuntimeEvent::BusEventsDropped { .. }
+                | RuntimeEvent::SpansDropped { .. } => {}
+            },
+            Event::Health(e) => match e {
+                HealthEvent::ReadinessChanged { .. } => {}
+            },
+        }
+    }
+}
+
+impl TraceRecorder {
+    /// The server span of every sampled API request.
+    fn on_http(&self, e: &HttpEvent, end: SystemTime) {
+        match e {
+            HttpEvent::RequestCompleted(r) => {
+                if r.sampled && !r.route.is_operational() {
+                    self.server_span(r, end)
+                }
             }
-            Event::Stream(StreamEvent::StreamEnded(s)) if s.sampled => self.chat_span(s, end),
-            Event::Worker(WorkerEvent::WorkerRpcCompleted {
-                ids: Some(i),
-                parent_span_id: Some(p),
-                sampled: true,
+            HttpEvent::RequestReceived { .. } | HttpEvent::AdmissionRejected { .. } => {}
+        }
+    }
+
+    /// The `chat {model}` span of every sampled stream.
+    fn on_stream(&self, e: &StreamEvent, end: SystemTime) {
+        match e {
+            StreamEvent::StreamEnded(s) => {
+                if s.sampled {
+                    self.chat_span(s, end)
+                }
+            }
+            StreamEvent::StreamStarted { .. }
+            | StreamEvent::TurnStarted { .. }
+            | StreamEvent::FirstTokenReceived { .. }
+            | StreamEvent::UpstreamErrorReceived { .. }
+            | StreamEvent::TurnInterruptSent { .. }
+            | StreamEvent::TurnInterruptConfirmed { .. }
+            | StreamEvent::ContentCaptured { .. } => {}
+        }
+    }
+
+    /// A span per JSON-RPC request of a sampled request, and one per worker start-up.
+    fn on_worker(&self, e: &WorkerEvent, end: SystemTime) {
+        match e {
+            WorkerEvent::WorkerRpcCompleted {
+                ids,
+                parent_span_id,
+                sampled,
                 rpc_id,
                 error_code,
                 method,
                 outcome,
                 duration_ms,
                 ..
-            }) => self.rpc_span(
-                i,
-                p,
-                *method,
-                *rpc_id,
-                *outcome,
-                *error_code,
-                *duration_ms,
-                end,
-            ),
-            Event::Worker(WorkerEvent::WorkerReady {
+            } => {
+                if let (Some(i), Some(p), true) = (ids, parent_span_id, *sampled) {
+                    self.rpc_span(
+                        i,
+                        p,
+                        *method,
+                        *rpc_id,
+                        *outcome,
+                        *error_code,
+                        *duration_ms,
+                        end,
+                    )
+                }
+            }
+            WorkerEvent::WorkerReady {
                 slot,
                 pid,
                 handshake_ms,
-            }) => self.worker_span(*slot, *pid, *handshake_ms, end),
-            _ => {}
+            } => self.worker_span(*slot, *pid, *handshake_ms, end),
+            WorkerEvent::WorkerSpawned { .. }
+            | WorkerEvent::WorkerSpawnFailed { .. }
+            | WorkerEvent::WorkerStateChanged { .. }
+            | WorkerEvent::SlotTransitionRefused { .. }
+            | WorkerEvent::WorkerExited { .. }
+            | WorkerEvent::RestartScheduled { .. }
+            | WorkerEvent::RestartsExhausted { .. }
+            | WorkerEvent::WorkerUnresponsive { .. }
+            | WorkerEvent::WorkerProtocolError { .. }
+            | WorkerEvent::WorkerStderrObserved { .. }
+            | WorkerEvent::ServerRequestAnswered { .. }
+            | WorkerEvent::LeaseGranted { .. }
+            | WorkerEvent::LeaseReleased { .. }
+            | WorkerEvent::WorkerStopped { .. } => {}
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::samples::sample_events;
 use super::{cell, first_tick, names, read, tables, tables_headed, ticks, Problems};
+use codexd::http::routes::{Method, Route};
 use codexd_actors::events::{Event, CATALOGUE};
 use codexd_actors::labels::*;
 use codexd_actors::worker::state::SlotState;

@@ -1,6 +1,7 @@
 //! One sample of every event in `CATALOGUE` (more where the level or a nullable field varies),
 //! with every optional field present, for the event catalogue checks.
 
+use codexd::http::routes::{status_class, Method, Route};
 use codexd_actors::events::{
     Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent, StreamSummary,
     WorkerEvent,
@@ -32,9 +33,10 @@ fn request_completed(route: Route) -> Event {
         ids: ids(),
         parent_span_id: Some("parent".into()),
         sampled: true,
-        method: Method::Post,
-        route,
+        method: Method::Post.label(),
+        route: route.label(),
         status: 200,
+        status_class: status_class(200),
         duration_ms: 1.5,
         upstream_wait_ms: 1.0,
         bytes_out: 10,
@@ -55,7 +57,7 @@ fn stream_ended(outcome: StreamOutcome, ttft_ms: Option<f64>) -> Event {
         stream: true,
         codex_model: "demo".into(),
         error_type: None,
-        route: Route::ChatCompletions,
+        route: Route::ChatCompletions.label(),
         model: "codex-demo".into(),
         slot: 0,
         outcome,
@@ -133,8 +135,8 @@ pub(super) fn sample_events() -> Vec<Event> {
         }),
         Event::Http(HttpEvent::RequestReceived {
             ids: ids(),
-            method: Method::Post,
-            route: Route::ChatCompletions,
+            method: Method::Post.label(),
+            route: Route::ChatCompletions.label(),
         }),
         request_completed(Route::ChatCompletions),
         request_completed(Route::Readyz),
@@ -144,7 +146,7 @@ pub(super) fn sample_events() -> Vec<Event> {
         }),
         Event::Stream(S::StreamStarted {
             ids: ids(),
-            route: Route::ChatCompletions,
+            route: Route::ChatCompletions.label(),
             model: "codex-demo".into(),
             slot: 0,
             stream: true,
@@ -158,7 +160,7 @@ pub(super) fn sample_events() -> Vec<Event> {
         }),
         Event::Stream(S::FirstTokenReceived {
             ids: ids(),
-            route: Route::ChatCompletions,
+            route: Route::ChatCompletions.label(),
             model: "codex-demo".into(),
             ttft_ms: 1.0,
         }),

@@ -4,7 +4,12 @@
 use codexd_actors::events::{
     Event, HttpEvent, RequestSummary, StreamEvent, StreamSummary, WorkerEvent,
 };
-use codexd_actors::labels::{Method, RequestOutcome, Route, RpcMethod, RpcOutcome, StreamOutcome};
+use codexd_actors::ingress::{MethodLabel, RouteClass, RouteLabel};
+use codexd_actors::labels::{RequestOutcome, RpcMethod, RpcOutcome, StreamOutcome};
+
+/// The labels the front end's route table hands over for a chat request.
+const POST: MethodLabel = MethodLabel::new("POST");
+const CHAT: RouteLabel = RouteLabel::new("/v1/chat/completions", RouteClass::Generation);
 use codexd_actors::turn::{ReqIds, TokenUsage};
 
 fn ids() -> ReqIds {
@@ -21,9 +26,10 @@ pub fn request_completed() -> Event {
         ids: ids(),
         parent_span_id: None,
         sampled: false,
-        method: Method::Post,
-        route: Route::ChatCompletions,
+        method: POST,
+        route: CHAT,
         status: 200,
+        status_class: "2xx",
         duration_ms: 1.234,
         upstream_wait_ms: 1.1,
         bytes_out: 1650,
@@ -45,7 +51,7 @@ pub fn stream_ended() -> Event {
         stream: true,
         codex_model: "demo".into(),
         error_type: None,
-        route: Route::ChatCompletions,
+        route: CHAT,
         model: "codex-demo".into(),
         slot: 1,
         outcome: StreamOutcome::Completed,
@@ -81,8 +87,8 @@ pub fn request_events() -> Vec<Event> {
     vec![
         Event::Http(HttpEvent::RequestReceived {
             ids: ids(),
-            method: Method::Post,
-            route: Route::ChatCompletions,
+            method: POST,
+            route: CHAT,
         }),
         Event::Worker(WorkerEvent::LeaseGranted {
             slot: 1,
@@ -91,7 +97,7 @@ pub fn request_events() -> Vec<Event> {
         }),
         Event::Stream(StreamEvent::StreamStarted {
             ids: ids(),
-            route: Route::ChatCompletions,
+            route: CHAT,
             model: "codex-demo".into(),
             slot: 1,
             stream: true,
@@ -107,7 +113,7 @@ pub fn request_events() -> Vec<Event> {
         rpc(RpcMethod::TurnStart, 42),
         Event::Stream(StreamEvent::FirstTokenReceived {
             ids: ids(),
-            route: Route::ChatCompletions,
+            route: CHAT,
             model: "codex-demo".into(),
             ttft_ms: 0.6,
         }),

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod connection;
+pub mod labels;
 pub mod lease;
 pub mod lines;
 pub mod process;

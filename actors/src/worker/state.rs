@@ -4,22 +4,9 @@
 //! transition and publishes it (`slot_transition_refused`); it never ignores one.
 
 use super::connection::WorkerConnection;
-use crate::labels::label_enum;
 use actix::Addr;
 
-label_enum!(
-    /// The state of one worker slot, as `/healthz` shows it.
-    SlotState {
-        Starting => "starting",
-        Handshaking => "handshaking",
-        Ready => "ready",
-        Busy => "busy",
-        BackingOff => "backing_off",
-        Failed => "failed",
-        Stopping => "stopping",
-        Stopped => "stopped",
-    }
-);
+pub use super::labels::SlotState;
 
 impl SlotState {
     /// A slot that can take turns.

@@ -1,11 +1,15 @@
 //! The metrics collector: owns the Prometheus registry, turns bus events into series and
 //! renders `/metrics`. Hot-path series (chunk gaps, in-flight gauges) are exposed as cloned
-//! handles. Every label value comes from a closed set.
+//! handles. Every label value comes from a closed set. How each event moves the series is
+//! in `observe.rs`.
+
+mod observe;
 
 use crate::bus::Published;
-use crate::events::{Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent};
-use crate::labels::*;
-use crate::worker::state::SlotState;
+use crate::ingress::RouteLabel;
+use crate::label_enum;
+use crate::labels::{NoTokenReason, StreamOutcome};
+use crate::worker::labels::{RejectReason, RestartReason, SlotState, UpstreamErrorKind};
 use actix::prelude::*;
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
@@ -35,6 +39,16 @@ const QUEUE: &[f64] = &[
     0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+label_enum!(
+    /// Token counter types.
+    TokenType {
+        Input => "input",
+        Output => "output",
+        CachedInput => "cached_input",
+        Reasoning => "reasoning",
+    }
+);
+
 /// What the collector needs to know up front.
 #[derive(Debug, Clone)]
 pub struct MetricsSettings {
@@ -42,6 +56,9 @@ pub struct MetricsSettings {
     pub revision: String,
     pub models: Vec<String>,
     pub slots: usize,
+    /// The front end's route table (every route label, `other` included), so bounded
+    /// series exist at zero before the first request.
+    pub routes: Vec<RouteLabel>,
 }
 
 /// Handles for series observed directly on the hot path.
@@ -322,7 +339,7 @@ impl Metrics {
                     .inc_by(0);
             }
         }
-        for route in Route::ALL.iter().filter(|r| !r.is_operational()) {
+        for route in settings.routes.iter().filter(|r| !r.is_operational()) {
             self.handles
                 .requests_in_flight
                 .with_label_values(&[route.as_str()])
@@ -343,7 +360,7 @@ impl Metrics {
                 .with_label_values(&[k.as_str()])
                 .inc_by(0);
         }
-        for route in [Route::ChatCompletions, Route::Responses] {
+        for route in settings.routes.iter().filter(|r| r.runs_turns()) {
             for o in StreamOutcome::ALL {
                 self.streams
                     .with_label_values(&[route.as_str(), o.as_str()])
@@ -363,174 +380,6 @@ impl Metrics {
             model
         } else {
             "other"
-        }
-    }
-
-    /// Updates series from one event.
-    pub fn observe(&self, event: &Event) {
-        self.bus_events
-            .with_label_values(&[event.meta().component.as_str()])
-            .inc();
-        match event {
-            Event::Http(HttpEvent::RequestCompleted(s)) if !s.route.is_operational() => {
-                let route = s.route.as_str();
-                self.http_requests
-                    .with_label_values(&[route, s.method.as_str(), status_class(s.status)])
-                    .inc();
-                let stream = if s.stream { "true" } else { "false" };
-                self.http_duration
-                    .with_label_values(&[route, s.method.as_str(), stream])
-                    .observe(s.duration_ms / 1000.0);
-                if matches!(s.route, Route::ChatCompletions | Route::Responses)
-                    && s.upstream_wait_ms > 0.0
-                {
-                    let overhead = (s.duration_ms - s.upstream_wait_ms).max(0.0) / 1000.0;
-                    self.overhead.with_label_values(&[route]).observe(overhead);
-                }
-            }
-            Event::Http(HttpEvent::AdmissionRejected { reason, .. }) => {
-                self.rejected.with_label_values(&[reason.as_str()]).inc();
-            }
-            Event::Stream(e) => self.observe_stream(e),
-            Event::Worker(e) => self.observe_worker(e),
-            Event::Health(HealthEvent::ReadinessChanged { ready, .. }) => {
-                self.ready.set(i64::from(*ready))
-            }
-            Event::Runtime(RuntimeEvent::DaemonStarted { .. })
-            | Event::Http(_)
-            | Event::Runtime(_) => {}
-        }
-    }
-
-    fn observe_stream(&self, e: &StreamEvent) {
-        match e {
-            StreamEvent::StreamStarted { .. } => self.streams_active.inc(),
-            StreamEvent::FirstTokenReceived {
-                route,
-                model,
-                ttft_ms,
-                ..
-            } => {
-                self.ttft
-                    .with_label_values(&[route.as_str(), self.model_label(model)])
-                    .observe(ttft_ms / 1000.0);
-            }
-            StreamEvent::UpstreamErrorReceived { kind, .. } => {
-                self.upstream_errors
-                    .with_label_values(&[kind.as_str()])
-                    .inc();
-            }
-            StreamEvent::StreamEnded(s) => {
-                let route = s.route.as_str();
-                let model = self.model_label(&s.model);
-                self.streams_active.dec();
-                self.streams
-                    .with_label_values(&[route, s.outcome.as_str()])
-                    .inc();
-                self.stream_duration
-                    .with_label_values(&[route, model, s.outcome.as_str()])
-                    .observe(s.duration_ms / 1000.0);
-                if s.ttft_ms.is_none() {
-                    if let Some(reason) = s.outcome.no_token_reason() {
-                        self.no_first_token
-                            .with_label_values(&[route, reason.as_str()])
-                            .inc();
-                    }
-                }
-                for (t, n) in [
-                    (TokenType::Input, s.usage.input),
-                    (TokenType::Output, s.usage.output),
-                    (TokenType::CachedInput, s.usage.cached_input),
-                    (TokenType::Reasoning, s.usage.reasoning),
-                ] {
-                    if n > 0 {
-                        self.tokens
-                            .with_label_values(&[model, t.as_str()])
-                            .inc_by(n);
-                    }
-                }
-            }
-            StreamEvent::TurnStarted { .. }
-            | StreamEvent::TurnInterruptSent { .. }
-            | StreamEvent::TurnInterruptConfirmed { .. }
-            | StreamEvent::ContentCaptured { .. } => {}
-        }
-    }
-
-    fn observe_worker(&self, e: &WorkerEvent) {
-        match e {
-            WorkerEvent::WorkerStateChanged { slot, from, to } => {
-                let s = slot.to_string();
-                self.worker_state
-                    .with_label_values(&[s.as_str(), from.as_str()])
-                    .set(0);
-                self.worker_state
-                    .with_label_values(&[s.as_str(), to.as_str()])
-                    .set(1);
-                self.worker_up
-                    .with_label_values(&[s.as_str()])
-                    .set(i64::from(to.is_serving()));
-                match (from.is_serving(), to.is_serving()) {
-                    (false, true) => self.workers_ready.inc(),
-                    (true, false) => self.workers_ready.dec(),
-                    _ => {}
-                }
-            }
-            WorkerEvent::WorkerSpawned { slot, .. } => {
-                self.backoff
-                    .with_label_values(&[slot.to_string().as_str()])
-                    .set(0.0);
-            }
-            WorkerEvent::WorkerReady { handshake_ms, .. } => {
-                self.handshake.observe(handshake_ms / 1000.0)
-            }
-            WorkerEvent::RestartScheduled {
-                slot,
-                delay_ms,
-                reason,
-                ..
-            } => {
-                let s = slot.to_string();
-                self.restarts
-                    .with_label_values(&[s.as_str(), reason.as_str()])
-                    .inc();
-                self.backoff
-                    .with_label_values(&[s.as_str()])
-                    .set(*delay_ms as f64 / 1000.0);
-            }
-            WorkerEvent::RestartsExhausted {
-                slot, retry_in_ms, ..
-            } => {
-                // The slot is failed, but one more start is still scheduled after the
-                // failed-retry delay: that is the delay now in force.
-                self.backoff
-                    .with_label_values(&[slot.to_string().as_str()])
-                    .set(*retry_in_ms as f64 / 1000.0);
-            }
-            WorkerEvent::WorkerRpcCompleted {
-                method,
-                outcome,
-                duration_ms,
-                ..
-            } => {
-                self.rpc
-                    .with_label_values(&[method.as_str(), outcome.as_str()])
-                    .observe(duration_ms / 1000.0);
-            }
-            WorkerEvent::LeaseGranted {
-                slot, in_flight, ..
-            }
-            | WorkerEvent::LeaseReleased { slot, in_flight } => {
-                self.turns_in_flight
-                    .with_label_values(&[slot.to_string().as_str()])
-                    .set(i64::from(*in_flight));
-            }
-            WorkerEvent::WorkerExited { slot, .. } => {
-                self.turns_in_flight
-                    .with_label_values(&[slot.to_string().as_str()])
-                    .set(0);
-            }
-            _ => {}
         }
     }
 
@@ -570,11 +419,7 @@ impl Actor for MetricsCollector {
 impl Handler<Published> for MetricsCollector {
     type Result = ();
     fn handle(&mut self, msg: Published, _: &mut Self::Context) {
-        let event = &msg.0.event;
-        if let Event::Stream(StreamEvent::StreamStarted { queue_wait_ms, .. }) = event {
-            self.metrics.observe_queue_wait(queue_wait_ms / 1000.0);
-        }
-        self.metrics.observe(event);
+        self.metrics.observe(&msg.0.event);
     }
 }
 
@@ -588,6 +433,8 @@ impl Handler<RenderMetrics> for MetricsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{Event, WorkerEvent};
+    use crate::ingress::RouteClass;
 
     fn metrics() -> Metrics {
         Metrics::try_new(&MetricsSettings {
@@ -595,6 +442,12 @@ mod tests {
             revision: "test".into(),
             models: vec!["m1".into()],
             slots: 2,
+            routes: vec![
+                RouteLabel::new("/v1/chat/completions", RouteClass::Generation),
+                RouteLabel::new("/v1/models/{id}", RouteClass::Api),
+                RouteLabel::new("/metrics", RouteClass::Operational),
+                RouteLabel::new("other", RouteClass::Api),
+            ],
         })
         .unwrap()
     }

@@ -1,0 +1,218 @@
+//! How each event moves the series. Every event variant is matched by name, with no
+//! wildcard arm: a new event does not compile until it says what it does to the metrics.
+
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use super::{Metrics, TokenType};
+use crate::events::{Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent};
+
+impl Metrics {
+    /// Updates series from one event.
+    pub fn observe(&self, event: &Event) {
+        self.bus_events
+            .with_label_values(&[event.meta().component.as_str()])
+            .inc();
+        match event {
+            Event::Runtime(e) => self.observe_runtime(e),
+            Event::Http(e) => self.observe_http(e),
+            Event::Stream(e) => self.observe_stream(e),
+            Event::Worker(e) => self.observe_worker(e),
+            Event::Health(e) => self.observe_health(e),
+        }
+    }
+
+    fn observe_runtime(&self, e: &RuntimeEvent) {
+        match e {
+            // Counted by `bus_events` only; the drop counters are bumped where the drop happens.
+            RuntimeEvent::DaemonStarted { .. }
+            | RuntimeEvent::ListenerBound { .. }
+            | RuntimeEvent::ShutdownPhaseStarted { .. }
+            | RuntimeEvent::ShutdownPhaseCompleted { .. }
+            | RuntimeEvent::ShutdownForced
+            | RuntimeEvent::DaemonStopped { .. }
+            | RuntimeEvent::StartupFailed { .. }
+            | RuntimeEvent::PanicOccurred { .. }
+            | RuntimeEvent::ContentCaptureEnabled
+            | RuntimeEvent::BusEventsDropped { .. }
+            | RuntimeEvent::SpansDropped { .. } => {}
+        }
+    }
+
+    fn observe_http(&self, e: &HttpEvent) {
+        match e {
+            HttpEvent::RequestCompleted(s) => {
+                // Probes and the scrape are not API traffic.
+                if s.route.is_operational() {
+                    return;
+                }
+                let route = s.route.as_str();
+                self.http_requests
+                    .with_label_values(&[route, s.method.as_str(), s.status_class])
+                    .inc();
+                let stream = if s.stream { "true" } else { "false" };
+                self.http_duration
+                    .with_label_values(&[route, s.method.as_str(), stream])
+                    .observe(s.duration_ms / 1000.0);
+                if s.route.runs_turns() && s.upstream_wait_ms > 0.0 {
+                    let overhead = (s.duration_ms - s.upstream_wait_ms).max(0.0) / 1000.0;
+                    self.overhead.with_label_values(&[route]).observe(overhead);
+                }
+            }
+            HttpEvent::AdmissionRejected { reason, .. } => {
+                self.rejected.with_label_values(&[reason.as_str()]).inc();
+            }
+            // The in-flight gauge is a hot-path handle of the front end.
+            HttpEvent::RequestReceived { .. } => {}
+        }
+    }
+
+    fn observe_health(&self, e: &HealthEvent) {
+        match e {
+            HealthEvent::ReadinessChanged { ready, .. } => self.ready.set(i64::from(*ready)),
+        }
+    }
+
+    fn observe_stream(&self, e: &StreamEvent) {
+        match e {
+            StreamEvent::StreamStarted { queue_wait_ms, .. } => {
+                self.streams_active.inc();
+                self.observe_queue_wait(queue_wait_ms / 1000.0);
+            }
+            StreamEvent::FirstTokenReceived {
+                route,
+                model,
+                ttft_ms,
+                ..
+            } => {
+                self.ttft
+                    .with_label_values(&[route.as_str(), self.model_label(model)])
+                    .observe(ttft_ms / 1000.0);
+            }
+            StreamEvent::UpstreamErrorReceived { kind, .. } => {
+                self.upstream_errors
+                    .with_label_values(&[kind.as_str()])
+                    .inc();
+            }
+            StreamEvent::StreamEnded(s) => {
+                let route = s.route.as_str();
+                let model = self.model_label(&s.model);
+                self.streams_active.dec();
+                self.streams
+                    .with_label_values(&[route, s.outcome.as_str()])
+                    .inc();
+                self.stream_duration
+                    .with_label_values(&[route, model, s.outcome.as_str()])
+                    .observe(s.duration_ms / 1000.0);
+                if s.ttft_ms.is_none() {
+                    if let Some(reason) = s.outcome.no_token_reason() {
+                        self.no_first_token
+                            .with_label_values(&[route, reason.as_str()])
+                            .inc();
+                    }
+                }
+                for (t, n) in [
+                    (TokenType::Input, s.usage.input),
+                    (TokenType::Output, s.usage.output),
+                    (TokenType::CachedInput, s.usage.cached_input),
+                    (TokenType::Reasoning, s.usage.reasoning),
+                ] {
+                    if n > 0 {
+                        self.tokens
+                            .with_label_values(&[model, t.as_str()])
+                            .inc_by(n);
+                    }
+                }
+            }
+            // Logged only; chunk gaps are observed on the hot path.
+            StreamEvent::TurnStarted { .. }
+            | StreamEvent::TurnInterruptSent { .. }
+            | StreamEvent::TurnInterruptConfirmed { .. }
+            | StreamEvent::ContentCaptured { .. } => {}
+        }
+    }
+
+    fn observe_worker(&self, e: &WorkerEvent) {
+        match e {
+            WorkerEvent::WorkerStateChanged { slot, from, to } => {
+                let s = slot.to_string();
+                self.worker_state
+                    .with_label_values(&[s.as_str(), from.as_str()])
+                    .set(0);
+                self.worker_state
+                    .with_label_values(&[s.as_str(), to.as_str()])
+                    .set(1);
+                self.worker_up
+                    .with_label_values(&[s.as_str()])
+                    .set(i64::from(to.is_serving()));
+                match (from.is_serving(), to.is_serving()) {
+                    (false, true) => self.workers_ready.inc(),
+                    (true, false) => self.workers_ready.dec(),
+                    _ => {}
+                }
+            }
+            WorkerEvent::WorkerSpawned { slot, .. } => {
+                self.backoff
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(0.0);
+            }
+            WorkerEvent::WorkerReady { handshake_ms, .. } => {
+                self.handshake.observe(handshake_ms / 1000.0)
+            }
+            WorkerEvent::RestartScheduled {
+                slot,
+                delay_ms,
+                reason,
+                ..
+            } => {
+                let s = slot.to_string();
+                self.restarts
+                    .with_label_values(&[s.as_str(), reason.as_str()])
+                    .inc();
+                self.backoff
+                    .with_label_values(&[s.as_str()])
+                    .set(*delay_ms as f64 / 1000.0);
+            }
+            WorkerEvent::RestartsExhausted {
+                slot, retry_in_ms, ..
+            } => {
+                // The slot is failed, but one more start is still scheduled after the
+                // failed-retry delay: that is the delay now in force.
+                self.backoff
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(*retry_in_ms as f64 / 1000.0);
+            }
+            WorkerEvent::WorkerRpcCompleted {
+                method,
+                outcome,
+                duration_ms,
+                ..
+            } => {
+                self.rpc
+                    .with_label_values(&[method.as_str(), outcome.as_str()])
+                    .observe(duration_ms / 1000.0);
+            }
+            WorkerEvent::LeaseGranted {
+                slot, in_flight, ..
+            }
+            | WorkerEvent::LeaseReleased { slot, in_flight } => {
+                self.turns_in_flight
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(i64::from(*in_flight));
+            }
+            WorkerEvent::WorkerExited { slot, .. } => {
+                self.turns_in_flight
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(0);
+            }
+            // Logged only (unknown notifications are counted on the hot path; a refused
+            // transition changed no state).
+            WorkerEvent::WorkerSpawnFailed { .. }
+            | WorkerEvent::SlotTransitionRefused { .. }
+            | WorkerEvent::WorkerUnresponsive { .. }
+            | WorkerEvent::WorkerProtocolError { .. }
+            | WorkerEvent::WorkerStderrObserved { .. }
+            | WorkerEvent::ServerRequestAnswered { .. }
+            | WorkerEvent::WorkerStopped { .. } => {}
+        }
+    }
+}
