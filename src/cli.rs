@@ -2,7 +2,7 @@
 //! codes (0 clean, 64 bad configuration or arguments, 1 any other start-up failure).
 
 use crate::config::{self, Config, ConfigError};
-use crate::{demo_worker, logging, runtime};
+use crate::{logging, runtime};
 use codexd_actors::events::{Event, RuntimeEvent};
 use std::io::Write;
 use std::path::PathBuf;
@@ -78,7 +78,7 @@ pub fn run(args: Vec<String>) -> i32 {
             let _ = writeln!(std::io::stdout(), "codexd {}", logging::VERSION);
             0
         }
-        Command::DemoWorker => demo_worker::run(),
+        Command::DemoWorker => demo_worker(),
         Command::Trace(args) => crate::trace_cmd::run(&args),
         Command::CheckConfig(path) => match load(&path) {
             Ok(c) => {
@@ -103,6 +103,21 @@ pub fn run(args: Vec<String>) -> i32 {
             }
         },
     }
+}
+
+/// `codexd demo-worker`: the demo worker crate on stdio, when this build has it.
+#[cfg(feature = "demo-worker")]
+fn demo_worker() -> i32 {
+    codexd_demo_worker::run_stdio()
+}
+
+#[cfg(not(feature = "demo-worker"))]
+fn demo_worker() -> i32 {
+    let _ = writeln!(
+        std::io::stderr(),
+        "codexd: this build has no demo worker (built without the `demo-worker` feature)"
+    );
+    EXIT_USAGE
 }
 
 fn serve(config: Config) -> i32 {
