@@ -6,3 +6,4 @@ mod hung;
 mod interrupt;
 mod readiness;
 mod restarts;
+mod scripted;

@@ -23,6 +23,8 @@ use prometheus::Histogram;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::events::Events;
+use codexd_actors::worker::process::Launch;
+
 use super::launcher::DemoLauncher;
 
 /// The knobs a test turns; `Default` is one slot, one turn per worker, millisecond timers and
@@ -74,22 +76,23 @@ pub fn backoff(max_restarts: u32) -> BackoffPolicy {
         .without_jitter()
 }
 
-/// The running tree. Dropping it leaves the actors to the `System`, which ends with the test.
-pub struct Harness {
+/// The running tree, its workers launched by `L`. Dropping it leaves the actors to the
+/// `System`, which ends with the test.
+pub struct Harness<L = DemoLauncher> {
     pub bus: BusHandle,
     pub supervisor: Addr<WorkerSupervisor>,
     pub health: Addr<HealthAggregator>,
     pub events: Events,
-    pub launcher: Arc<DemoLauncher>,
+    pub launcher: Arc<L>,
     pub streams: StreamSettings,
     /// Flip to true to end every in-flight stream now (the drain timeout expired).
     pub shutdown: watch::Sender<bool>,
     chunk_gap: Histogram,
 }
 
-impl Harness {
+impl<L: Launch> Harness<L> {
     /// Starts the tree; must run inside an actix `System` (`#[actix_rt::test]`).
-    pub fn start(options: Options, launcher: Arc<DemoLauncher>) -> Harness {
+    pub fn start(options: Options, launcher: Arc<L>) -> Harness<L> {
         let logger = slog::Logger::root(slog::Discard, slog::o!());
         let bus = BusHandle::new(Bus::new(logger, None).start());
         // The recorder subscribes first, so it sees every event the others cause.
