@@ -4,7 +4,7 @@
 
 use crate::config::{self, Config, ConfigError};
 use crate::runtime::StartupError;
-use crate::{demo_worker, logging, runtime};
+use crate::{logging, runtime};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -106,7 +106,7 @@ pub fn run(args: Vec<String>) -> i32 {
             let _ = writeln!(std::io::stdout(), "codexd {}", logging::VERSION);
             EXIT_OK
         }
-        Command::DemoWorker => demo_worker::run(),
+        Command::DemoWorker => demo_worker(),
         Command::Trace(args) => crate::trace_cmd::run(&args),
         Command::CheckConfig(path) => match load(&path) {
             Ok(c) => {
@@ -124,6 +124,21 @@ pub fn run(args: Vec<String>) -> i32 {
             Err(e) => StartupError::InvalidConfig(e.to_string()).report(&logging::sync_logger()),
         },
     }
+}
+
+/// `codexd demo-worker`: the demo worker crate on stdio, when this build has it.
+#[cfg(feature = "demo-worker")]
+fn demo_worker() -> i32 {
+    codexd_demo_worker::run_stdio()
+}
+
+#[cfg(not(feature = "demo-worker"))]
+fn demo_worker() -> i32 {
+    let _ = writeln!(
+        std::io::stderr(),
+        "codexd: this build has no demo worker (built without the `demo-worker` feature)"
+    );
+    EXIT_USAGE
 }
 
 fn serve(config: Config) -> i32 {

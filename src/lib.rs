@@ -4,7 +4,8 @@
 
 pub mod cli;
 pub mod config;
-pub mod demo_worker;
+#[cfg(feature = "demo-worker")]
+pub use codexd_demo_worker as demo_worker;
 pub mod http;
 pub mod logging;
 pub mod memory;

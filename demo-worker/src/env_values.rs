@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::config::{ApprovalKind, Handshake, UpstreamError};
+use crate::config::{ApprovalKind, Handshake, UpstreamError};
 
 pub fn number(v: &str) -> Result<u64, String> {
     v.trim()

@@ -3,17 +3,17 @@
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use super::config::ApprovalKind;
-use super::out::now_ms;
-use super::state::{Answer, Ctx};
-use super::wire::{Tagged, CALL, THREAD, TURN};
+use crate::clock::now_ms;
+use crate::config::ApprovalKind;
+use crate::ids::{Tagged, CALL, THREAD, TURN};
+use crate::session::{Answer, Session};
 
 /// The command the fake model asks to run; harmless if a client ever accepts it (nothing runs).
 const COMMAND: &str = "touch codexd-demo-approval.txt";
 
 /// Sends the request `kind` for this turn, waits for the client's response and returns the word
 /// the reply reports: the decision, `answered` or `error`.
-pub async fn ask(ctx: &Ctx, kind: ApprovalKind, thread: u64, turn: u64) -> String {
+pub async fn ask(ctx: &Session, kind: ApprovalKind, thread: u64, turn: u64) -> String {
     let id = ctx.new_request();
     let (tx, rx) = oneshot::channel();
     ctx.pending.borrow_mut().insert(id, tx);
@@ -32,7 +32,7 @@ pub async fn ask(ctx: &Ctx, kind: ApprovalKind, thread: u64, turn: u64) -> Strin
 }
 
 /// Routes a client response to the turn waiting for it; responses to unknown ids are dropped.
-pub fn resolve(ctx: &Ctx, id: &Value, result: Option<Value>, is_error: bool) {
+pub fn resolve(ctx: &Session, id: &Value, result: Option<Value>, is_error: bool) {
     let Some(id) = id.as_u64() else { return };
     let Some(tx) = ctx.pending.borrow_mut().remove(&id) else {
         return;
@@ -53,7 +53,7 @@ pub fn resolve(ctx: &Ctx, id: &Value, result: Option<Value>, is_error: bool) {
     let _ = tx.send(answer);
 }
 
-fn request(ctx: &Ctx, kind: ApprovalKind, thread: u64, turn: u64) -> (&'static str, Value) {
+fn request(ctx: &Session, kind: ApprovalKind, thread: u64, turn: u64) -> (&'static str, Value) {
     let (thread_id, turn_id, item_id) = (
         Tagged(THREAD, thread),
         Tagged(TURN, turn),

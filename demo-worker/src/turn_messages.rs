@@ -2,8 +2,11 @@
 
 use serde::Serialize;
 
-use super::config::UpstreamError;
-use super::wire::Tagged;
+use crate::config::UpstreamError;
+use crate::ids::Tagged;
+
+/// Context window Codex reports for a model it has no metadata for.
+pub const MODEL_CONTEXT_WINDOW: u64 = 258_400;
 
 #[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -211,8 +214,8 @@ pub struct ErrorEvent<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::wire::{MESSAGE, TURN};
     use super::*;
+    use crate::ids::{MESSAGE, TURN};
 
     fn json<T: Serialize>(value: &T) -> String {
         serde_json::to_string(value).unwrap()

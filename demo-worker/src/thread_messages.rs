@@ -1,100 +1,10 @@
-//! Outgoing JSON-RPC shapes, field for field as Codex 0.171.0 writes them (no `jsonrpc` member).
+//! Outgoing shapes of threads, field for field as Codex 0.171.0 writes them: the thread object,
+//! the `thread/start` result and `thread/started`, the sandbox policy, `thread/unsubscribe`.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::Value;
 
-/// The Codex version whose wire format this module reproduces.
-pub const CODEX_VERSION: &str = "0.171.0";
-
-/// Context window Codex reports for a model it has no metadata for.
-pub const MODEL_CONTEXT_WINDOW: u64 = 258_400;
-
-/// `{"id":…,"result":…}`
-#[derive(Serialize)]
-pub struct Response<'a, R> {
-    pub id: &'a Value,
-    pub result: R,
-}
-
-/// `{"error":{"code":…,"message":…},"id":…}`
-#[derive(Serialize)]
-pub struct ErrorResponse<'a> {
-    pub error: RpcError<'a>,
-    pub id: &'a Value,
-}
-
-#[derive(Serialize)]
-pub struct RpcError<'a> {
-    pub code: i64,
-    pub message: &'a str,
-}
-
-/// `{"method":…,"params":…,"emittedAtMs":…}`
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Notification<'a, P> {
-    pub method: &'a str,
-    pub params: P,
-    pub emitted_at_ms: u64,
-}
-
-/// A server→client request: `{"method":…,"id":…,"params":…}`.
-#[derive(Serialize)]
-pub struct ServerRequest<'a, P> {
-    pub method: &'a str,
-    pub id: u64,
-    pub params: P,
-}
-
-/// A deterministic id such as `thr_3`, written without allocating.
-#[derive(Clone, Copy)]
-pub struct Tagged(pub &'static str, pub u64);
-
-impl Serialize for Tagged {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{}_{}", self.0, self.1))
-    }
-}
-
-pub const THREAD: &str = "thr";
-pub const TURN: &str = "turn";
-pub const MESSAGE: &str = "msg";
-pub const USER_MESSAGE: &str = "umsg";
-pub const CALL: &str = "call";
-
-/// Reads back an id written by [`Tagged`].
-pub fn parse_tagged(text: &str, prefix: &str) -> Option<u64> {
-    text.strip_prefix(prefix)?.strip_prefix('_')?.parse().ok()
-}
-
-/// Result of `initialize`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InitializeResult<'a> {
-    pub user_agent: &'a str,
-    pub codex_home: &'a str,
-    pub platform_family: &'static str,
-    pub platform_os: &'static str,
-}
-
-/// Result of `account/read` when no account is configured (a custom provider).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountReadResult {
-    pub account: (),
-    pub user_id: (),
-    pub requires_openai_auth: bool,
-    pub workspace_routing: (),
-}
-
-impl AccountReadResult {
-    pub const NONE: AccountReadResult = AccountReadResult {
-        account: (),
-        user_id: (),
-        requires_openai_auth: false,
-        workspace_routing: (),
-    };
-}
+use crate::ids::Tagged;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -197,7 +107,3 @@ pub enum SandboxPolicy<'a> {
 pub struct UnsubscribeResult {
     pub status: &'static str,
 }
-
-/// Result of `turn/interrupt` (and of anything else answered with `{}`).
-#[derive(Serialize)]
-pub struct Empty {}

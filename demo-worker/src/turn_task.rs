@@ -1,34 +1,35 @@
-//! One turn as a task: optional approval round trip, timed deltas, faults, and the turn's end.
+//! One turn as a task: optional server→client request round trip, timed deltas, faults, and
+//! the turn's end.
 
 use std::rc::Rc;
 
 use tokio::time::sleep;
 
-use super::out::{now_ms, now_secs, stderr};
-use super::state::{Ctx, TurnRef, TurnSpec};
-use super::text::{chunks, reply_for, tokens_for};
-use super::turn_wire::{
+use crate::clock::{now_ms, now_secs};
+use crate::ids::{Tagged, MESSAGE, THREAD, TURN};
+use crate::reply_text::{chunks, reply_for, tokens_for};
+use crate::session::{Session, TurnRef, TurnSpec};
+use crate::turn_messages::{
     AgentMessage, AgentMessageDelta, ErrorEvent, ItemCompleted, ItemStarted, TokenUsage,
-    TokenUsageUpdated, Turn, TurnError, TurnEvent, TurnStatus, Usage,
+    TokenUsageUpdated, Turn, TurnError, TurnEvent, TurnStatus, Usage, MODEL_CONTEXT_WINDOW,
 };
-use super::wire::{Tagged, MESSAGE, MODEL_CONTEXT_WINDOW, THREAD, TURN};
-use super::{approval, extras};
+use crate::{extra_notifications, server_requests};
 
 /// Exit code of `CRASH_AFTER_CHUNKS`, the code of a Rust panic.
-const CRASH_EXIT_CODE: i32 = 101;
+pub const CRASH_EXIT_CODE: i32 = 101;
 /// Exit code of `EXIT_AFTER_TURNS`.
-const RETIRE_EXIT_CODE: i32 = 3;
+pub const RETIRE_EXIT_CODE: i32 = 3;
 
 /// Runs the turn after `turn/started` has been written. `turn/interrupt` may abort this task at
 /// any `.await`; it then writes the turn's end itself.
-pub async fn run(ctx: Rc<Ctx>, spec: TurnSpec) {
+pub async fn run(ctx: Rc<Session>, spec: TurnSpec) {
     let config = &ctx.config;
     if let Some(flood) = &ctx.stderr_flood {
-        stderr(flood);
+        ctx.stderr.write(flood.as_bytes());
     }
     let reply = match config.approval {
         Some(kind) => {
-            let word = approval::ask(&ctx, kind, spec.at.thread, spec.at.turn).await;
+            let word = server_requests::ask(&ctx, kind, spec.at.thread, spec.at.turn).await;
             format!("approval: {word}")
         }
         None => reply_for(config.reply.as_deref(), &spec.input),
@@ -71,7 +72,9 @@ pub async fn run(ctx: Rc<Ctx>, spec: TurnSpec) {
     if let Some(line) = &ctx.oversized_line {
         ctx.out.raw_line(line);
     }
-    crash_if_due(&ctx, 0);
+    if crash_due(&ctx, 0) {
+        return;
+    }
     for (sent, delta) in pieces.take(to_send).enumerate() {
         if sent > 0 {
             if let Some(gap) = config.chunk_interval {
@@ -85,12 +88,14 @@ pub async fn run(ctx: Rc<Ctx>, spec: TurnSpec) {
             delta,
         };
         ctx.out.notify("item/agentMessage/delta", params);
-        crash_if_due(&ctx, sent + 1);
+        if crash_due(&ctx, sent + 1) {
+            return;
+        }
     }
 
     if let Some(kind) = config.upstream_error {
         let error = TurnError::upstream(kind);
-        extras::turn_ending(&ctx, spec.at.thread, true);
+        extra_notifications::turn_ending(&ctx, spec.at.thread, true);
         let params = ErrorEvent {
             error: &error,
             will_retry: false,
@@ -114,32 +119,27 @@ pub async fn run(ctx: Rc<Ctx>, spec: TurnSpec) {
     };
     ctx.out.notify("item/completed", params);
     report_usage(&ctx, &spec, &reply);
-    extras::turn_ending(&ctx, spec.at.thread, false);
+    extra_notifications::turn_ending(&ctx, spec.at.thread, false);
     end(&ctx, &spec, TurnStatus::Completed, &[item], None);
 
     let completed = ctx.completed_turns.get() + 1;
     ctx.completed_turns.set(completed);
     if config.exit_after_turns == Some(completed) {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "the demo worker's scripted retirement: a separate program, not the daemon"
-        )]
-        std::process::exit(RETIRE_EXIT_CODE);
+        ctx.exit(RETIRE_EXIT_CODE);
     }
 }
 
-fn crash_if_due(ctx: &Ctx, sent: usize) {
-    if ctx.config.crash_after_chunks == Some(sent) {
-        // Abrupt on purpose: every line written so far has already been flushed.
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "the demo worker's scripted crash: a separate program, not the daemon"
-        )]
-        std::process::exit(CRASH_EXIT_CODE);
+/// Ends the run with `CRASH_EXIT_CODE` once `sent` deltas are out, if `CRASH_AFTER_CHUNKS` says
+/// so; the turn then stops at once. Abrupt on purpose: every line written so far is delivered.
+fn crash_due(ctx: &Session, sent: usize) -> bool {
+    let due = ctx.config.crash_after_chunks == Some(sent);
+    if due {
+        ctx.exit(CRASH_EXIT_CODE);
     }
+    due
 }
 
-fn report_usage(ctx: &Ctx, spec: &TurnSpec, reply: &str) {
+fn report_usage(ctx: &Session, spec: &TurnSpec, reply: &str) {
     let (input, output) = (tokens_for(&spec.input), tokens_for(reply));
     let last = Usage {
         total_tokens: input + output,
@@ -167,12 +167,12 @@ fn report_usage(ctx: &Ctx, spec: &TurnSpec, reply: &str) {
         },
     };
     ctx.out.notify("thread/tokenUsage/updated", params);
-    extras::usage_reported(ctx);
+    extra_notifications::usage_reported(ctx);
 }
 
 /// Forgets the turn and writes its `turn/completed`.
 fn end(
-    ctx: &Ctx,
+    ctx: &Session,
     spec: &TurnSpec,
     status: TurnStatus,
     items: &[AgentMessage<'_>],
@@ -184,7 +184,7 @@ fn end(
 
 /// Writes `turn/completed` for a turn of any outcome; shared with `turn/interrupt`.
 pub fn completed(
-    ctx: &Ctx,
+    ctx: &Session,
     at: TurnRef,
     status: TurnStatus,
     items: &[AgentMessage<'_>],

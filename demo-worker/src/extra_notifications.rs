@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use super::out::now_ms;
-use super::state::Ctx;
-use super::wire::{Tagged, THREAD, TURN, USER_MESSAGE};
+use crate::clock::now_ms;
+use crate::ids::{Tagged, THREAD, TURN, USER_MESSAGE};
+use crate::session::Session;
 
 /// After `turn/started`: the thread turns active and the user message is recorded as an item.
-pub fn turn_began(ctx: &Ctx, thread: u64, turn: u64, input: &str) {
+pub fn turn_began(ctx: &Session, thread: u64, turn: u64, input: &str) {
     if !ctx.config.extra_notifications {
         return;
     }
@@ -43,7 +43,7 @@ pub fn turn_began(ctx: &Ctx, thread: u64, turn: u64, input: &str) {
 }
 
 /// After `thread/tokenUsage/updated`: an empty rate-limit snapshot, as a custom provider yields.
-pub fn usage_reported(ctx: &Ctx) {
+pub fn usage_reported(ctx: &Session) {
     if !ctx.config.extra_notifications {
         return;
     }
@@ -65,7 +65,7 @@ pub fn usage_reported(ctx: &Ctx) {
 }
 
 /// Before `turn/completed` (or before `error` when `failed`): the thread's new status.
-pub fn turn_ending(ctx: &Ctx, thread: u64, failed: bool) {
+pub fn turn_ending(ctx: &Session, thread: u64, failed: bool) {
     if !ctx.config.extra_notifications {
         return;
     }
@@ -73,7 +73,7 @@ pub fn turn_ending(ctx: &Ctx, thread: u64, failed: bool) {
     status(ctx, thread, json!({"type": kind}));
 }
 
-fn status(ctx: &Ctx, thread: u64, status: serde_json::Value) {
+fn status(ctx: &Session, thread: u64, status: serde_json::Value) {
     ctx.out.notify(
         "thread/status/changed",
         json!({"threadId": Tagged(THREAD, thread), "status": status}),

@@ -1,98 +1,16 @@
-//! Demo worker configuration: every `CODEXD_DEMO_*` environment variable, parsed and validated once.
+//! Reading the settings from `CODEXD_DEMO_*` environment variables, parsed and validated once;
+//! a typo or bad value names the variable.
 
 use std::ffi::OsString;
 use std::fmt;
-use std::time::Duration;
 
-use super::values::{
+use crate::config::Config;
+use crate::env_values::{
     approval, count, exit_code, flag, handshake, millis, number, positive, upstream,
 };
 
 /// Prefix shared by every variable this module reads.
 pub const PREFIX: &str = "CODEXD_DEMO_";
-
-/// Canary written to stderr when `CODEXD_DEMO_STDERR_CANARY` is unset.
-pub const DEFAULT_CANARY: &str = "demo-stderr-canary-7f3a91";
-
-/// How the worker answers `initialize`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handshake {
-    Ok,
-    Delay(Duration),
-    Hang,
-    Error,
-}
-
-/// Which upstream failure every turn reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpstreamError {
-    RateLimited,
-    Unauthorized,
-    ServerError,
-    ContextLength,
-    Other,
-    /// `httpConnectionFailed` with this status, as Codex reports e.g. a 401 from a custom provider.
-    HttpStatus(u16),
-}
-
-/// Which server→client request every turn sends before its first delta.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApprovalKind {
-    Command,
-    FileChange,
-    UserInput,
-    Unknown,
-}
-
-/// The validated configuration. Zero durations are `None` so the hot path never sleeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    pub reply: Option<String>,
-    pub chunks: usize,
-    pub chunk_interval: Option<Duration>,
-    pub first_token_delay: Option<Duration>,
-    pub handshake: Handshake,
-    pub exit_on_start: Option<i32>,
-    pub exit_after_turns: Option<u64>,
-    pub crash_after_chunks: Option<usize>,
-    pub stall_after_requests: Option<u64>,
-    pub garbage_line: bool,
-    pub oversized_line_bytes: Option<usize>,
-    pub stderr_flood_lines: u64,
-    pub stderr_canary: String,
-    pub upstream_error: Option<UpstreamError>,
-    pub upstream_error_after_chunks: usize,
-    pub approval: Option<ApprovalKind>,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    pub extra_notifications: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            reply: None,
-            chunks: 5,
-            chunk_interval: None,
-            first_token_delay: None,
-            handshake: Handshake::Ok,
-            exit_on_start: None,
-            exit_after_turns: None,
-            crash_after_chunks: None,
-            stall_after_requests: None,
-            garbage_line: false,
-            oversized_line_bytes: None,
-            stderr_flood_lines: 0,
-            stderr_canary: DEFAULT_CANARY.to_owned(),
-            upstream_error: None,
-            upstream_error_after_chunks: 0,
-            approval: None,
-            cached_tokens: 0,
-            reasoning_tokens: 0,
-            extra_notifications: false,
-        }
-    }
-}
 
 /// A variable that could not be used; names the full variable so the one stderr line is actionable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +99,8 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ApprovalKind, Handshake, UpstreamError, DEFAULT_CANARY};
+    use std::time::Duration;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_vars(pairs.iter().map(|(k, v)| (k.into(), v.into())))

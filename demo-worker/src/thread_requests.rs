@@ -2,16 +2,19 @@
 
 use serde_json::Value;
 
-use super::handlers::missing;
-use super::incoming::Params;
-use super::out::{now_secs, INVALID_REQUEST};
-use super::state::Ctx;
-use super::wire::{
-    parse_tagged, Environment, SandboxPolicy, Tagged, Thread, ThreadStartResult, ThreadStarted,
-    ThreadStatus, UnsubscribeResult, CODEX_VERSION, THREAD,
+use crate::client_messages::Params;
+use crate::clock::now_secs;
+use crate::dispatch::missing;
+use crate::ids::{parse_tagged, Tagged, THREAD};
+use crate::jsonrpc::INVALID_REQUEST;
+use crate::session::Session;
+use crate::thread_messages::{
+    Environment, SandboxPolicy, Thread, ThreadStartResult, ThreadStarted, ThreadStatus,
+    UnsubscribeResult,
 };
+use crate::CODEX_VERSION;
 
-pub fn start(ctx: &Ctx, id: &Value, params: Params<'_>) {
+pub fn start(ctx: &Session, id: &Value, params: Params<'_>) {
     let cwd = params.cwd.as_deref().unwrap_or(&ctx.cwd);
     let sandbox = match params.sandbox.as_deref().unwrap_or("read-only") {
         "read-only" => SandboxPolicy::ReadOnly {
@@ -104,7 +107,7 @@ pub fn start(ctx: &Ctx, id: &Value, params: Params<'_>) {
         .notify("thread/started", ThreadStarted { thread: &thread });
 }
 
-pub fn unsubscribe(ctx: &Ctx, id: &Value, params: Params<'_>) {
+pub fn unsubscribe(ctx: &Session, id: &Value, params: Params<'_>) {
     let Some(thread_id) = params.thread_id else {
         return missing(ctx, id, "threadId");
     };

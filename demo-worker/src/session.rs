@@ -1,15 +1,20 @@
-//! The worker's shared state: configuration, output, id counters, live threads, turns and requests.
+//! One run's shared state: configuration, outputs, id counters, live threads, turns, pending
+//! server→client requests, and the exit a fault asked for.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Instant;
 
-use tokio::sync::oneshot;
+use std::rc::Rc;
+
+use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
 
-use super::config::Config;
-use super::out::Out;
-use super::turn_wire::Usage;
+use crate::config::Config;
+use crate::fault_payloads::{oversized_line, stderr_flood};
+use crate::output::Out;
+use crate::sink::Sink;
+use crate::turn_messages::Usage;
 
 /// How the client answered a server→client request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +50,11 @@ pub struct TurnSpec {
     pub input: String,
 }
 
-pub struct Ctx {
+pub struct Session {
     pub config: Config,
     pub out: Out,
+    /// Diagnostics; never read by the client's protocol.
+    pub stderr: Rc<Sink>,
     /// Set once `initialize` has been answered.
     pub initialized: Cell<bool>,
     /// Set when `initialize` arrived (answered or not); a second one is refused.
@@ -68,10 +75,13 @@ pub struct Ctx {
     pub oversized_line: Option<Vec<u8>>,
     /// The stderr text `STDERR_FLOOD_LINES` writes per turn, built once.
     pub stderr_flood: Option<String>,
+    /// The exit code a fault asked for (`CRASH_AFTER_CHUNKS`, `EXIT_AFTER_TURNS`); first wins.
+    exit: Cell<Option<i32>>,
+    exit_notify: Notify,
 }
 
-impl Ctx {
-    pub fn new(config: Config) -> Ctx {
+impl Session {
+    pub fn new(config: Config, stdout: Rc<Sink>, stderr: Rc<Sink>) -> Session {
         let cwd = std::env::current_dir()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "/".to_owned());
@@ -79,8 +89,9 @@ impl Ctx {
         let oversized_line = config.oversized_line_bytes.map(oversized_line);
         let stderr_flood = (config.stderr_flood_lines > 0)
             .then(|| stderr_flood(config.stderr_flood_lines, &config.stderr_canary));
-        Ctx {
-            out: Out::new(config.stall_after_requests),
+        Session {
+            out: Out::new(stdout, config.stall_after_requests),
+            stderr,
             config,
             initialized: Cell::new(false),
             initialize_seen: Cell::new(false),
@@ -96,6 +107,28 @@ impl Ctx {
             completed_turns: Cell::new(0),
             oversized_line,
             stderr_flood,
+            exit: Cell::new(None),
+            exit_notify: Notify::new(),
+        }
+    }
+
+    /// Ends the run with `code`, as if the process exited here: from now on nothing reaches
+    /// the client, and [`Session::exited`] resolves.
+    pub fn exit(&self, code: i32) {
+        self.out.mute();
+        if self.exit.get().is_none() {
+            self.exit.set(Some(code));
+        }
+        self.exit_notify.notify_one();
+    }
+
+    /// Resolves with the code once [`Session::exit`] was called.
+    pub async fn exited(&self) -> i32 {
+        loop {
+            if let Some(code) = self.exit.get() {
+                return code;
+            }
+            self.exit_notify.notified().await;
         }
     }
 
@@ -117,57 +150,4 @@ fn bump(counter: &Cell<u64>) -> u64 {
     let n = counter.get();
     counter.set(n + 1);
     n
-}
-
-/// A line of exactly `bytes` bytes (newline excluded): a JSON notification padded with `x`, or
-/// bare `x`s when `bytes` is too small to hold the JSON.
-pub fn oversized_line(bytes: usize) -> Vec<u8> {
-    const HEAD: &[u8] = br#"{"method":"codexd/demo/oversized","params":{"padding":""#;
-    const TAIL: &[u8] = br#""}}"#;
-    if bytes < HEAD.len() + TAIL.len() {
-        return vec![b'x'; bytes];
-    }
-    let mut line = Vec::with_capacity(bytes + 1);
-    line.extend_from_slice(HEAD);
-    line.resize(bytes - TAIL.len(), b'x');
-    line.extend_from_slice(TAIL);
-    line
-}
-
-/// `lines` lines shaped like Codex's ANSI tracing output, each carrying the canary.
-pub fn stderr_flood(lines: u64, canary: &str) -> String {
-    use std::fmt::Write;
-    let mut text = String::new();
-    for i in 1..=lines {
-        let _ = writeln!(
-            text,
-            "\u{1b}[2m1970-01-01T00:00:00.000000Z\u{1b}[0m \u{1b}[33m WARN\u{1b}[0m \
-             codexd_demo_worker: flood line {i}/{lines} {canary}"
-        );
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_oversized_line_has_exactly_the_requested_length() {
-        for bytes in [1, 10, 58, 59, 60, 1000, 1 << 20] {
-            let line = oversized_line(bytes);
-            assert_eq!(line.len(), bytes);
-            assert!(!line.contains(&b'\n'));
-        }
-        let line = oversized_line(100);
-        let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
-        assert_eq!(value["method"], "codexd/demo/oversized");
-    }
-
-    #[test]
-    fn every_flood_line_carries_the_canary() {
-        let text = stderr_flood(3, "canary-1");
-        assert_eq!(text.lines().count(), 3);
-        assert!(text.lines().all(|l| l.ends_with("canary-1")));
-    }
 }

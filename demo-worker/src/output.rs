@@ -1,46 +1,50 @@
-//! The only writer of stdout (one whole line per write, flushed) and of stderr; also the clock.
+//! The only writer of JSON-RPC lines to the client (one whole line per write, serialized into
+//! one reused buffer), with the `STALL_AFTER_REQUESTS` fault and the silence after a run ended.
 
 use std::cell::{Cell, RefCell};
-use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Notify;
 
-use super::wire::{ErrorResponse, Notification, Response, RpcError, ServerRequest};
-
-/// JSON-RPC code Codex uses for every request it refuses.
-pub const INVALID_REQUEST: i64 = -32600;
+use crate::clock::now_ms;
+use crate::jsonrpc::{ErrorResponse, Notification, Response, RpcError, ServerRequest};
+use crate::sink::Sink;
 
 /// Serializes messages into one reused buffer and writes each as a single line.
 ///
 /// Invariant: the worker runs on one thread and no borrow of `buf` is held across an `.await`,
 /// so lines can never interleave.
 pub struct Out {
+    sink: Rc<Sink>,
     buf: RefCell<Vec<u8>>,
     answered: Cell<u64>,
     stall_after: Option<u64>,
     stalled: Cell<bool>,
-    broken: Cell<bool>,
-    broken_notify: Notify,
+    /// Set when the run ends (a simulated crash or exit): nothing is written any more.
+    muted: Cell<bool>,
 }
 
 impl Out {
-    pub fn new(stall_after: Option<u64>) -> Out {
+    pub fn new(sink: Rc<Sink>, stall_after: Option<u64>) -> Out {
         Out {
+            sink,
             buf: RefCell::new(Vec::with_capacity(4096)),
             answered: Cell::new(0),
             stall_after,
             stalled: Cell::new(stall_after == Some(0)),
-            broken: Cell::new(false),
-            broken_notify: Notify::new(),
+            muted: Cell::new(false),
         }
     }
 
-    /// Whether anything written from now on reaches stdout.
+    /// Whether anything written from now on reaches the client.
     pub fn silent(&self) -> bool {
-        self.stalled.get() || self.broken.get()
+        self.stalled.get() || self.muted.get() || self.sink.has_failed()
+    }
+
+    /// Writes nothing more, as if the process had died here.
+    pub fn mute(&self) {
+        self.muted.set(true);
     }
 
     /// Writes a notification stamped with `emittedAtMs`.
@@ -81,14 +85,12 @@ impl Out {
         buf.clear();
         buf.extend_from_slice(bytes);
         buf.push(b'\n');
-        self.write(&buf);
+        self.sink.write(&buf);
     }
 
-    /// Resolves once stdout has failed (the reader went away).
+    /// Resolves once the output has failed (the reader went away).
     pub async fn broken(&self) {
-        while !self.broken.get() {
-            self.broken_notify.notified().await;
-        }
+        self.sink.failed().await;
     }
 
     fn message<T: Serialize>(&self, message: &T) {
@@ -101,19 +103,7 @@ impl Out {
             return;
         }
         buf.push(b'\n');
-        self.write(&buf);
-    }
-
-    fn write(&self, line: &[u8]) {
-        let mut stdout = std::io::stdout().lock();
-        if stdout
-            .write_all(line)
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
-            self.broken.set(true);
-            self.broken_notify.notify_one();
-        }
+        self.sink.write(&buf);
     }
 
     fn count_answer(&self) {
@@ -123,19 +113,4 @@ impl Out {
             self.stalled.set(true);
         }
     }
-}
-
-/// Writes `text` to stderr in one call; failures are ignored (stderr is best effort).
-pub fn stderr(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-pub fn now_secs() -> u64 {
-    now_ms() / 1000
 }

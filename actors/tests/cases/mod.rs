@@ -1,0 +1,9 @@
+//! The cases, one file per behaviour family.
+
+mod admission;
+mod drain;
+mod hung;
+mod interrupt;
+mod readiness;
+mod restarts;
+mod scripted;

@@ -1,0 +1,75 @@
+//! Dispatch of client lines: requests to their handlers, responses to the server→client request
+//! waiting for them; refusals of requests that cannot be answered.
+
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use crate::client_messages::{invalid_request, Incoming, Minimal, Params};
+use crate::handshake::{initialize, AccountReadResult};
+use crate::jsonrpc::INVALID_REQUEST;
+use crate::session::Session;
+use crate::{server_requests, thread_requests, turn_requests};
+
+/// Handles one line from stdin. Lines that are not a JSON object are ignored, like Codex does.
+pub fn dispatch(ctx: &Rc<Session>, line: &[u8]) {
+    let message: Incoming = match serde_json::from_slice(line) {
+        Ok(message) => message,
+        Err(error) => {
+            // Valid JSON but ill-typed params: answer by id, as Codex does.
+            if let Ok(Minimal {
+                id: Some(id),
+                method: Some(_),
+            }) = serde_json::from_slice(line)
+            {
+                ctx.out.err(&id, INVALID_REQUEST, &invalid_request(&error));
+            }
+            return;
+        }
+    };
+    match (message.id, message.method) {
+        (Some(id), Some(method)) => request(ctx, &id, &method, message.params),
+        (Some(id), None) => {
+            server_requests::resolve(ctx, &id, message.result, message.error.is_some())
+        }
+        // Notifications (`initialized`, …) get no reply.
+        (None, _) => {}
+    }
+}
+
+fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_>>) {
+    if method != "initialize" && !ctx.initialized.get() {
+        ctx.out.err(id, INVALID_REQUEST, "Not initialized");
+        return;
+    }
+    let known = matches!(
+        method,
+        "initialize"
+            | "account/read"
+            | "thread/start"
+            | "thread/unsubscribe"
+            | "turn/start"
+            | "turn/interrupt"
+    );
+    if !known {
+        let message = format!("Invalid request: unknown variant `{method}`");
+        ctx.out.err(id, INVALID_REQUEST, &message);
+        return;
+    }
+    let Some(params) = params else {
+        return missing(ctx, id, "params");
+    };
+    match method {
+        "initialize" => initialize(ctx, id, params),
+        "account/read" => ctx.out.ok(id, AccountReadResult::NONE),
+        "thread/start" => thread_requests::start(ctx, id, params),
+        "thread/unsubscribe" => thread_requests::unsubscribe(ctx, id, params),
+        "turn/start" => turn_requests::start(ctx, id, params),
+        _ => turn_requests::interrupt(ctx, id, params),
+    }
+}
+
+pub fn missing(ctx: &Session, id: &Value, field: &str) {
+    let message = format!("Invalid request: missing field `{field}`");
+    ctx.out.err(id, INVALID_REQUEST, &message);
+}
