@@ -4,7 +4,7 @@
 mod args;
 mod daemon;
 mod direct;
-mod hist;
+use codexd_test_support::latency_hist as hist;
 mod hold;
 mod http;
 mod kill;
