@@ -26,8 +26,12 @@ mod metrics_cardinality;
 mod metrics_latency;
 mod metrics_scrape;
 mod ops_dashboard;
-mod ops_docs;
+mod ops_log_schema;
+mod ops_log_workload;
+mod ops_manifests;
+mod ops_pii;
 mod ops_rules;
+mod ops_runbooks;
 mod real_codex;
 #[path = "prometheus.rs"]
 mod real_prometheus;
