@@ -220,36 +220,47 @@ impl Launched {
         }
     }
 
+    /// Looks once for the bound API listener: `Ok(None)` while it is not there yet, an error
+    /// (with what the process wrote) when the process has exited.
+    pub fn check_listening(&mut self) -> Result<Option<Listening>, String> {
+        let found = match self.addr {
+            AddrSource::Log => listening_from_log(&self.lines()),
+            AddrSource::Proc => {
+                proc_listening(self.pid()).map(|api| Listening { api, metrics: None })
+            }
+        };
+        if found.is_some() {
+            return Ok(found);
+        }
+        match self.try_wait() {
+            Some(status) => Err(self.failure(&format!(
+                "daemon exited ({status}) before listener_bound api"
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// Waits until the API listener is bound and returns the addresses; fails when the
     /// process exits first or `timeout` passes, with what it wrote.
     pub fn wait_listening(&mut self, timeout: Duration) -> Result<Listening, String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let found = match self.addr {
-                AddrSource::Log => listening_from_log(&self.lines()),
-                AddrSource::Proc => {
-                    proc_listening(self.pid()).map(|api| Listening { api, metrics: None })
-                }
-            };
-            if let Some(found) = found {
+            if let Some(found) = self.check_listening()? {
                 return Ok(found);
             }
-            let what = match self.try_wait() {
-                Some(status) => format!("daemon exited ({status}) before listener_bound api"),
-                None if Instant::now() >= deadline => {
-                    "timed out waiting for listener_bound api".to_owned()
-                }
-                None => {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            };
-            return Err(format!(
-                "{what}; log:\n{}\nstderr:\n{}",
-                self.lines().join("\n"),
-                self.stderr()
-            ));
+            if Instant::now() >= deadline {
+                return Err(self.failure("timed out waiting for listener_bound api"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    fn failure(&self, what: &str) -> String {
+        format!(
+            "{what}; log:\n{}\nstderr:\n{}",
+            self.lines().join("\n"),
+            self.stderr()
+        )
     }
 }
 
