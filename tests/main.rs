@@ -1,10 +1,9 @@
 //! The integration tests: every test drives the real `codexd` binary over real sockets.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
+    reason = "test code: a failed expectation is a failed test, reported by panicking with context"
 )]
 
 mod support;

@@ -9,6 +9,7 @@ use codexd_actors::worker::state::SlotState;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 pub const SCHEMA: &str = "docs/log-schema.json";
 
@@ -38,8 +39,20 @@ fn field_path(pointer: &str) -> String {
 /// One message per violation of `schema` by `line`, naming the field: `line.seq: "7" is not
 /// of type ...`, ``line: required field `seq` is missing``, ...
 pub fn errors(schema: &Value, line: &Value) -> Vec<String> {
-    let validator = jsonschema::validator_for(schema)
-        .unwrap_or_else(|e| panic!("{SCHEMA} does not compile: {e}"));
+    // Compiled once: the workload test validates thousands of lines against one schema.
+    static COMPILED: OnceLock<(Value, jsonschema::Validator)> = OnceLock::new();
+    let compile = || {
+        jsonschema::validator_for(schema)
+            .unwrap_or_else(|e| panic!("{SCHEMA} does not compile: {e}"))
+    };
+    let fresh;
+    let validator = match COMPILED.get_or_init(|| (schema.clone(), compile())) {
+        (cached, v) if cached == schema => v,
+        _ => {
+            fresh = compile();
+            &fresh
+        }
+    };
     validator
         .iter_errors(line)
         .map(|e| {

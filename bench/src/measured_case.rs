@@ -197,7 +197,10 @@ pub async fn case(
     result(round, target, mode, &rec, &before, &after, peak, clock)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a case's figures come from this many independent inputs"
+)]
 fn result(
     round: usize,
     target: &Target<'_>,

@@ -156,7 +156,7 @@ pub fn machine() -> Machine {
 }
 
 /// Sends `SIGKILL` to a process.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
 pub fn kill9(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -166,7 +166,7 @@ pub fn kill9(pid: u32) -> bool {
 }
 
 /// Sends `SIGTERM` to a process.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
 pub fn term(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -178,7 +178,10 @@ pub fn term(pid: u32) -> bool {
 /// Raises the soft open-file limit to the hard limit (no privilege needed) so that the
 /// harness and the daemon it spawns (which inherits it) can hold thousands of sockets.
 /// Returns the soft limit in force afterwards.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "getrlimit/setrlimit have no safe wrapper in std"
+)]
 pub fn raise_nofile() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
