@@ -314,3 +314,29 @@ fn proc_listening(pid: u32) -> Option<SocketAddr> {
         Some(SocketAddr::from((Ipv4Addr::from(u32::from_be(ip)), port)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listening_socket_of_a_process_is_found_in_proc() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        assert_eq!(proc_listening(std::process::id()), Some(addr));
+    }
+
+    #[test]
+    fn listener_bound_lines_give_the_api_and_metrics_addresses() {
+        let lines = [
+            r#"{"event":"listener_bound","role":"metrics","addr":"127.0.0.1:9"}"#.to_owned(),
+            "not json".to_owned(),
+        ];
+        assert!(listening_from_log(&lines).is_none(), "no api line yet");
+        let mut lines = lines.to_vec();
+        lines.push(r#"{"event":"listener_bound","role":"api","addr":"127.0.0.1:8"}"#.into());
+        let l = listening_from_log(&lines).unwrap();
+        assert_eq!(l.api, "127.0.0.1:8".parse().unwrap());
+        assert_eq!(l.metrics, Some("127.0.0.1:9".parse().unwrap()));
+    }
+}

@@ -19,6 +19,8 @@ mod reply;
 mod routes;
 mod sse;
 mod state;
+#[cfg(test)]
+mod wire_tests;
 
 pub use recorded::{RecordedRequest, StreamState};
 pub use reply::{Reply, Usage};
