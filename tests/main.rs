@@ -3,8 +3,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stderr,
-    reason = "test support code fails loudly and reports what it saw"
+    reason = "test code: a failed expectation is a failed test, reported by panicking with context"
 )]
 
 mod support;
@@ -26,8 +25,12 @@ mod metrics_cardinality;
 mod metrics_latency;
 mod metrics_scrape;
 mod ops_dashboard;
-mod ops_docs;
+mod ops_log_schema;
+mod ops_log_workload;
+mod ops_manifests;
+mod ops_pii;
 mod ops_rules;
+mod ops_runbooks;
 mod real_codex;
 #[path = "prometheus.rs"]
 mod real_prometheus;

@@ -1,7 +1,7 @@
 //! The command line: quick or full mode, where the binaries and the output are, and the
 //! profiling (`--soak`) and experiment (`--env`) switches.
 
-use crate::http::Shape;
+use crate::api_request::Shape;
 use std::path::PathBuf;
 
 pub struct Args {

@@ -1,12 +1,13 @@
-//! One codexd process under test: started from the release binary with the demo config and
-//! `CODEXD__*` overrides on a free loopback port, its logs in a file, probed over awc.
+//! One codexd process under test: started by the shared launcher from the release binary
+//! with the demo config and `CODEXD__*` overrides on port 0 (the address read from its
+//! `listener_bound` line, or from its listening socket when it logs below `info`), its logs
+//! in a file, probed over awc.
 
 use crate::procfs;
 use awc::Client;
+use codexd_test_support::launch::{Launch, Launched};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
 
 pub type Res<T> = Result<T, String>;
 
@@ -27,20 +28,13 @@ pub struct Daemon {
     pub name: &'static str,
     pub pid: u32,
     pub base: String,
-    child: Child,
+    proc: Launched,
     log: PathBuf,
     control: Client,
 }
 
 /// The API key of config/demo.toml.
 pub const API_KEY: &str = "Bearer sk-demo";
-
-fn free_port() -> Res<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("local_addr: {e}"))
-}
 
 /// A small client for probes and scrapes, apart from the load clients.
 pub fn control_client() -> Client {
@@ -53,41 +47,42 @@ pub fn control_client() -> Client {
 impl Daemon {
     /// Starts the daemon and waits until `/readyz` answers 200.
     pub async fn start(codexd: &Path, config: &Path, logs: &Path, spec: Spec) -> Res<Daemon> {
-        let port = free_port()?;
         let log = logs.join(format!("{}.log", spec.name));
-        let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let err = out.try_clone().map_err(|e| format!("log file: {e}"))?;
-        let mut cmd = Command::new(codexd);
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(config)
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .kill_on_drop(true);
-        for key in ["PATH", "HOME", "LANG"] {
-            if let Ok(v) = std::env::var(key) {
-                cmd.env(key, v);
-            }
-        }
-        cmd.env("CODEXD__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        let mut launch = Launch::serve(codexd, config)
+            .env_clear_keep(&["PATH", "HOME", "LANG"])
+            .log_to_file(&log)
+            .env("CODEXD__SERVER__LISTEN", "127.0.0.1:0")
             .env("CODEXD__LOG__LEVEL", spec.log_level);
+        if !matches!(spec.log_level, "info" | "debug") {
+            // `listener_bound` is an info line: read the port from the socket instead.
+            launch = launch.addr_from_proc();
+        }
         for (k, v) in &spec.env {
-            cmd.env(k, v);
+            launch = launch.env(k, v);
         }
         for (k, v) in EXTRA_ENV.get().into_iter().flatten() {
-            cmd.env(k, v);
+            launch = launch.env(k, v);
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("spawn {}: {e}", codexd.display()))?;
-        let pid = child.id().ok_or("daemon exited at once")?;
+        let mut proc = launch.spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let listening = loop {
+            if let Some(found) = proc.check_listening()? {
+                break found;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} not listening after 20 s; see {}",
+                    spec.name,
+                    log.display()
+                ));
+            }
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
+        };
         let mut d = Daemon {
             name: spec.name,
-            pid,
-            base: format!("http://127.0.0.1:{port}"),
-            child,
+            pid: proc.pid(),
+            base: format!("http://{}", listening.api),
+            proc,
             log,
             control: control_client(),
         };
@@ -99,7 +94,7 @@ impl Daemon {
     pub async fn wait_ready(&mut self, within: Duration) -> Res<()> {
         let deadline = Instant::now() + within;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.proc.try_wait() {
                 return Err(format!(
                     "{} exited during start-up ({status}); see {}",
                     self.name,
@@ -174,18 +169,26 @@ impl Daemon {
     /// SIGTERM, then a bounded wait; SIGKILL if it does not exit. Removes the log unless kept.
     pub async fn stop(mut self, keep_log: bool) -> Res<()> {
         procfs::term(self.pid);
-        let exited = actix_rt::time::timeout(Duration::from_secs(15), self.child.wait()).await;
-        if exited.is_err() {
-            let _ = self.child.kill().await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let exited = loop {
+            if let Some(status) = self.proc.try_wait() {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
+        };
+        if exited.is_none() {
+            self.proc.kill();
         }
         if !keep_log {
             let _ = std::fs::remove_file(&self.log);
         }
         match exited {
-            Ok(Ok(s)) if s.success() => Ok(()),
-            Ok(Ok(s)) => Err(format!("{} exited with {s}", self.name)),
-            Ok(Err(e)) => Err(format!("{}: wait: {e}", self.name)),
-            Err(_) => Err(format!("{} did not stop within 15 s", self.name)),
+            Some(s) if s.success() => Ok(()),
+            Some(s) => Err(format!("{} exited with {s}", self.name)),
+            None => Err(format!("{} did not stop within 15 s", self.name)),
         }
     }
 }

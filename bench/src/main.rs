@@ -1,22 +1,22 @@
 //! codexd-bench: starts demo workers and codexd itself, measures both in the same run and
 //! writes `bench-out/report.json` and `bench-out/summary.md`. See docs/benchmarks.md.
 
+mod api_request;
 mod args;
 mod daemon;
-mod direct;
-mod hist;
-mod hold;
-mod http;
-mod kill;
-mod load;
-mod markdown;
-mod markdown_more;
-mod measure;
-mod plan;
+mod direct_worker;
+mod held_streams;
+mod load_loops;
+mod measured_case;
+mod overhead_metric;
 mod procfs;
-mod prom;
 mod report;
+mod run_plan;
+mod summary;
+mod summary_costs;
+mod summary_memory;
 mod targets;
+mod worker_kill;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let system = actix_rt::System::new();
-    match system.block_on(plan::run(args)) {
+    match system.block_on(run_plan::run(args)) {
         Ok(line) => {
             let _ = writeln!(std::io::stdout(), "{line}");
             ExitCode::SUCCESS

@@ -156,7 +156,7 @@ pub fn machine() -> Machine {
 }
 
 /// Sends `SIGKILL` to a process.
-#[expect(unsafe_code, reason = "kill(2) is only reachable through libc")]
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
 pub fn kill9(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -166,7 +166,7 @@ pub fn kill9(pid: u32) -> bool {
 }
 
 /// Sends `SIGTERM` to a process.
-#[expect(unsafe_code, reason = "kill(2) is only reachable through libc")]
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
 pub fn term(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -180,7 +180,7 @@ pub fn term(pid: u32) -> bool {
 /// Returns the soft limit in force afterwards.
 #[expect(
     unsafe_code,
-    reason = "getrlimit(2)/setrlimit(2) are only reachable through libc"
+    reason = "getrlimit/setrlimit have no safe wrapper in std"
 )]
 pub fn raise_nofile() -> u64 {
     let mut lim = libc::rlimit {

@@ -1,10 +1,10 @@
 //! The report: every measured case, the medians across rounds, and the targets next
 //! to the same-run baseline (figure, target, measured, baseline, ratio, met?).
 
-use crate::hold::HoldResult;
-use crate::kill::KillResult;
-use crate::measure::CaseResult;
+use crate::held_streams::HoldResult;
+use crate::measured_case::CaseResult;
 use crate::procfs::Machine;
+use crate::worker_kill::KillResult;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -165,7 +165,7 @@ pub fn overhead(cases: &[CaseResult], concurrencies: &[usize]) -> Vec<OverheadRo
     let mut rows = Vec::new();
     for shape in ["unary", "stream"] {
         for &c in concurrencies {
-            let metric = |f: fn(&crate::prom::BucketQuantiles) -> f64| {
+            let metric = |f: fn(&crate::overhead_metric::BucketQuantiles) -> f64| {
                 med(cases, "codexd_full", shape, c, |x| {
                     x.overhead_metric.as_ref().map_or(f64::NAN, f)
                 })

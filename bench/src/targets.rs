@@ -2,6 +2,7 @@
 //! Memory is in decimal units (1 MB = 10^6 bytes, 1 KB = 10^3 bytes), as the targets are.
 
 use crate::report::{med, med_diff, median, Report, TargetRow};
+use codexd_test_support::latency_hist::Summary;
 
 fn fmt(v: Option<f64>, unit: &str) -> String {
     match v {
@@ -20,7 +21,7 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 
 #[expect(
     clippy::too_many_arguments,
-    reason = "one argument per column of a target row"
+    reason = "a target row is this many independent figures"
 )]
 fn row(
     figure: &str,
@@ -53,12 +54,12 @@ pub fn compute(r: &Report) -> Vec<TargetRow> {
     let cases = &r.cases;
     let cpu = |shape: &str| med(cases, "codexd_full", shape, 64, |x| x.cpu.daemon_us);
     let direct_worker_cpu = med(cases, "direct", "turn", 64, |x| x.cpu.workers_us);
-    let added = |f: fn(&crate::hist::Summary) -> f64| {
+    let added = |f: fn(&Summary) -> f64| {
         med_diff(cases, "codexd_full", "stream", 1, |x| {
             x.ttfc.as_ref().map_or(f64::NAN, f)
         })
     };
-    let direct_ttfc = |f: fn(&crate::hist::Summary) -> f64| {
+    let direct_ttfc = |f: fn(&Summary) -> f64| {
         med(cases, "direct", "turn", 1, |x| {
             x.ttfc.as_ref().map_or(f64::NAN, f)
         })

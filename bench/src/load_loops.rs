@@ -2,7 +2,7 @@
 //! closed-loop runner (c lanes back to back) and the open-loop runner (a fixed arrival rate,
 //! latency counted from each request's scheduled send time, so queueing is never hidden).
 
-use crate::hist::Hist;
+use codexd_test_support::latency_hist::Hist;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::cell::RefCell;
 use std::future::Future;

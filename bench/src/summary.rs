@@ -1,6 +1,9 @@
-//! The Markdown summary of a report, and its one-line digest.
+//! The Markdown summary of a report (the targets, closed-loop throughput and latency,
+//! streaming, CPU per request, worker kill, problems; the cost and memory tables come from
+//! `summary_costs` and `summary_memory`), and its one-line digest.
 
 use crate::report::{med, med_diff, Report};
+use codexd_test_support::latency_hist::Summary;
 use std::fmt::Write as _;
 
 fn f0(v: Option<f64>) -> String {
@@ -100,8 +103,9 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for shape in ["unary", "stream"] {
         for &n in &s.concurrencies {
-            let q =
-                |t: &str, sh: &str, f: fn(&crate::measure::CaseResult) -> f64| med(c, t, sh, n, f);
+            let q = |t: &str, sh: &str, f: fn(&crate::measured_case::CaseResult) -> f64| {
+                med(c, t, sh, n, f)
+            };
             let (ct, dt) = (
                 q("codexd_full", shape, |x| x.throughput_rps),
                 q("direct", "turn", |x| x.throughput_rps),
@@ -132,7 +136,9 @@ pub fn render(r: &Report) -> String {
     }
     streaming(&mut o, r);
     cpu(&mut o, r);
-    crate::markdown_more::rest(&mut o, r);
+    crate::summary_costs::costs(&mut o, r);
+    crate::summary_memory::memory(&mut o, r);
+    kill_and_problems(&mut o, r);
     o
 }
 
@@ -149,13 +155,13 @@ fn streaming(o: &mut String, r: &Report) {
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     for &n in &r.settings.concurrencies {
-        let t = |t: &str, sh: &str, f: fn(&crate::hist::Summary) -> f64| {
+        let t = |t: &str, sh: &str, f: fn(&Summary) -> f64| {
             med(c, t, sh, n, |x| x.ttfc.as_ref().map_or(f64::NAN, f))
         };
-        let g = |t: &str, sh: &str, f: fn(&crate::hist::Summary) -> f64| {
+        let g = |t: &str, sh: &str, f: fn(&Summary) -> f64| {
             med(c, t, sh, n, |x| x.gaps.as_ref().map_or(f64::NAN, f))
         };
-        let added = |f: fn(&crate::hist::Summary) -> f64| {
+        let added = |f: fn(&Summary) -> f64| {
             med_diff(c, "codexd_full", "stream", n, |x| {
                 x.ttfc.as_ref().map_or(f64::NAN, f)
             })
@@ -187,8 +193,9 @@ fn cpu(o: &mut String, r: &Report) {
     let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- | --- | --- |");
     for shape in ["unary", "stream"] {
         for &n in &r.settings.concurrencies {
-            let q =
-                |t: &str, sh: &str, f: fn(&crate::measure::CaseResult) -> f64| med(c, t, sh, n, f);
+            let q = |t: &str, sh: &str, f: fn(&crate::measured_case::CaseResult) -> f64| {
+                med(c, t, sh, n, f)
+            };
             let _ = writeln!(
                 o,
                 "| {shape} | {n} | {} | {} | {} | {} | {} | {} |",
@@ -227,6 +234,33 @@ fn cpu(o: &mut String, r: &Report) {
         rows.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (name, v) in rows {
             let _ = writeln!(o, "| {shape} | `{name}` | {v:.1} |");
+        }
+    }
+}
+
+/// The worker-kill timings and any problems of the run.
+fn kill_and_problems(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "\n## Worker kill → /readyz (one-worker daemon)\n");
+    let _ = writeln!(
+        o,
+        "| kill | → 503 (ms) | → 200 (ms) | polls | poll interval (µs) |"
+    );
+    let _ = writeln!(o, "| --- | --- | --- | --- | --- |");
+    for (i, k) in r.kill.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "| {} | {:.1} | {:.1} | {} | {:.0} |",
+            i + 1,
+            k.to_503_ms,
+            k.to_200_ms,
+            k.polls,
+            k.poll_interval_us
+        );
+    }
+    if !r.problems.is_empty() {
+        let _ = writeln!(o, "\n## Problems\n");
+        for p in &r.problems {
+            let _ = writeln!(o, "- {p}");
         }
     }
 }

@@ -3,8 +3,8 @@
 //! when dropped. Binaries come from `CODEXD_PROMETHEUS` / `CODEXD_PROMTOOL` (set by
 //! `make test`); a missing tool fails the test with a message, never skips it.
 
-use super::daemon::scratch_dir;
-use super::{eventually, http};
+use crate::paths::scratch_dir;
+use crate::{eventually, http};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;

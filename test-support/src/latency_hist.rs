@@ -84,7 +84,7 @@ impl Hist {
         self.max = self.max.max(v);
     }
 
-    #[cfg(test)]
+    /// How many values were recorded.
     pub fn count(&self) -> u64 {
         self.n
     }

@@ -116,7 +116,7 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
 
 /// POSTs JSON with the test API key.
 pub fn post(addr: SocketAddr, path: &str, body: &Value) -> Response {
-    let auth = format!("Bearer {}", super::daemon::KEY);
+    let auth = format!("Bearer {}", crate::config::KEY);
     request(
         addr,
         "POST",
@@ -149,7 +149,7 @@ impl Streaming {
         let mut sock = TcpStream::connect(addr).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
-        let auth = format!("Bearer {}", super::daemon::KEY);
+        let auth = format!("Bearer {}", crate::config::KEY);
         write_request(
             &mut sock,
             "POST",

@@ -2,10 +2,10 @@
 //! daemon's RSS before, while they are open and after they are dropped (once the daemon has
 //! noticed, through its keepalive writes, and ended every stream).
 
+use crate::api_request::{self, Shape};
 use crate::daemon::{Daemon, Res};
-use crate::http::{self, Shape};
+use crate::overhead_metric;
 use crate::procfs;
-use crate::prom;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ pub struct HoldResult {
 
 async fn streams_active(d: &Daemon) -> Option<f64> {
     let text = d.scrape().await.ok()?;
-    prom::value(&text, "codexd_streams_active")
+    overhead_metric::value(&text, "codexd_streams_active")
 }
 
 async fn wait_active(d: &Daemon, pred: impl Fn(f64) -> bool, within: Duration) -> Option<f64> {
@@ -62,7 +62,7 @@ pub async fn hold(d: &Daemon, n: usize) -> Res<HoldResult> {
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     let daemon_before = d.rss_kib();
     let workers_before = workers_rss(&pids);
-    let client = http::load_client(Duration::from_secs(30));
+    let client = api_request::load_client(Duration::from_secs(30));
     let url = format!("{}{}", d.base, Shape::ChatStream.path());
     let t0 = Instant::now();
     let mut opening = FuturesUnordered::new();

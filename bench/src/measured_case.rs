@@ -2,14 +2,14 @@
 //! `/metrics` snapshots, turned into a [`CaseResult`] (throughput, latency quantiles, CPU per
 //! request for the daemon, its workers and the generator, peak RSS, the overhead histogram).
 
+use crate::api_request::{self, Shape};
 use crate::daemon::Daemon;
-use crate::direct::DirectWorker;
-use crate::hist::Summary;
-use crate::http::{self, Shape};
-use crate::load::{self, Outcome, Recorder};
+use crate::direct_worker::DirectWorker;
+use crate::load_loops::{self, Outcome, Recorder};
+use crate::overhead_metric::{self, BucketQuantiles};
 use crate::procfs::{self, Clock};
-use crate::prom::{self, BucketQuantiles};
 use awc::Client;
+use codexd_test_support::latency_hist::Summary;
 use futures_util::future::{FutureExt, LocalBoxFuture};
 use serde::Serialize;
 use std::cell::Cell;
@@ -82,7 +82,7 @@ struct Snapshot {
     me: u64,
     machine: u64,
     log_bytes: u64,
-    overhead: prom::Buckets,
+    overhead: overhead_metric::Buckets,
 }
 
 async fn worker_pids(target: &Target<'_>) -> Vec<u32> {
@@ -94,15 +94,14 @@ async fn worker_pids(target: &Target<'_>) -> Vec<u32> {
 
 async fn snapshot(target: &Target<'_>, workers: &[u32]) -> Snapshot {
     let (daemon, threads, log_bytes, overhead) = match target {
-        Target::Direct(_) => (0, BTreeMap::new(), 0, prom::Buckets::default()),
+        Target::Direct(_) => (0, BTreeMap::new(), 0, overhead_metric::Buckets::default()),
         Target::Daemon { daemon, shape, .. } => {
             let text = daemon.scrape().await.unwrap_or_default();
-            let label = format!("route=\"{}\"", shape.path());
             (
                 procfs::cpu_ticks(daemon.pid).unwrap_or(0),
                 procfs::thread_ticks(daemon.pid),
                 daemon.log_bytes(),
-                prom::buckets(&text, "codexd_proxy_overhead_seconds", &label),
+                overhead_metric::overhead_buckets(&text, shape.path()),
             )
         }
     };
@@ -123,19 +122,21 @@ fn fire<'a>(target: &'a Target<'a>, url: &'a str, lane: usize) -> LocalBoxFuture
             Some(w) => w.turn().boxed_local(),
             None => async { Outcome::failed("no workers".into()) }.boxed_local(),
         },
-        Target::Daemon { client, shape, .. } => http::request(client, url, *shape).boxed_local(),
+        Target::Daemon { client, shape, .. } => {
+            api_request::request(client, url, *shape).boxed_local()
+        }
     }
 }
 
 async fn drive(target: &Target<'_>, url: &str, mode: Mode, duration: Duration) -> Recorder {
     match mode {
         Mode::Closed { concurrency } => {
-            load::closed_loop(concurrency, duration, |lane| fire(target, url, lane)).await
+            load_loops::closed_loop(concurrency, duration, |lane| fire(target, url, lane)).await
         }
         Mode::Open {
             rate,
             max_outstanding,
-        } => load::open_loop(rate, duration, max_outstanding, |i| fire(target, url, i)).await,
+        } => load_loops::open_loop(rate, duration, max_outstanding, |i| fire(target, url, i)).await,
     }
 }
 
@@ -146,7 +147,7 @@ fn rss_sampler(pid: u32) -> (Rc<Cell<bool>>, Rc<Cell<u64>>) {
     let (s, p) = (stop.clone(), peak.clone());
     #[expect(
         clippy::disallowed_methods,
-        reason = "benchmark harness: the sampler stops with its flag at the end of the run"
+        reason = "benchmark harness: the sampler stops itself when the case ends"
     )]
     actix_rt::spawn(async move {
         while !s.get() {
@@ -202,7 +203,7 @@ pub async fn case(
 
 #[expect(
     clippy::too_many_arguments,
-    reason = "one argument per column of a result row"
+    reason = "a case's figures come from this many independent inputs"
 )]
 fn result(
     round: usize,

@@ -4,7 +4,7 @@
 //! `item/agentMessage/delta` and to `turn/completed`.
 
 use crate::daemon::Res;
-use crate::load::Outcome;
+use crate::load_loops::Outcome;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};

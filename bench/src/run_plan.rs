@@ -1,14 +1,14 @@
 //! The run: arguments, the plan for quick and full mode, and the order of work — baseline and
 //! daemons side by side, round after round, then open loop, held streams and worker kills.
 
+use crate::api_request::{self, Shape};
 use crate::args::Args;
 use crate::daemon::{Daemon, Res, Spec};
-use crate::direct::DirectWorker;
-use crate::http::{self, Shape};
-use crate::measure::{self, CaseResult, Mode, Target};
+use crate::direct_worker::DirectWorker;
+use crate::measured_case::{self, CaseResult, Mode, Target};
 use crate::procfs::{self, Clock};
 use crate::report::{self, IdleRss, Report, Settings};
-use crate::{hold, kill, markdown, targets};
+use crate::{held_streams, summary, targets, worker_kill};
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -150,14 +150,14 @@ pub async fn soak(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
         d.worker_pids().await
     );
     actix_rt::time::sleep(Duration::from_secs(2)).await;
-    let client = http::load_client(Duration::from_secs(5));
+    let client = api_request::load_client(Duration::from_secs(5));
     let t = Target::Daemon {
         daemon: &d,
         client: &client,
         shape,
     };
     let mode = Mode::Closed { concurrency: c };
-    let r = measure::case(
+    let r = measured_case::case(
         0,
         &t,
         mode,
@@ -232,7 +232,7 @@ pub async fn run(a: Args) -> Res<String> {
         idle_rss[0].daemon_kib
     ));
 
-    let client = http::load_client(Duration::from_secs(5));
+    let client = api_request::load_client(Duration::from_secs(5));
     let daemon = |d, shape| Target::Daemon {
         daemon: d,
         client: &client,
@@ -269,12 +269,12 @@ pub async fn run(a: Args) -> Res<String> {
                 }
             }
             for t in &order {
-                let r = measure::case(round, t, mode, p.warmup, p.case, clock).await;
+                let r = measured_case::case(round, t, mode, p.warmup, p.case, clock).await;
                 say.case(&r);
                 cases.push(r);
             }
         }
-        let r = measure::case(
+        let r = measured_case::case(
             round,
             &daemon(&full, Shape::ResponsesStream),
             Mode::Closed { concurrency: 8 },
@@ -297,7 +297,7 @@ pub async fn run(a: Args) -> Res<String> {
             max_outstanding: 4096,
         };
         for t in [Target::Direct(&direct), daemon(&full, Shape::ChatStream)] {
-            let r = measure::case(0, &t, mode, p.warmup, p.open_loop, clock).await;
+            let r = measured_case::case(0, &t, mode, p.warmup, p.open_loop, clock).await;
             say.case(&r);
             open_loop.push(r);
         }
@@ -335,7 +335,7 @@ pub async fn run(a: Args) -> Res<String> {
     for &n in &p.holds {
         let hold_daemon = start("codexd_hold", "info", hold_env(n)).await?;
         idle_rss.push(idle(&hold_daemon, WORKERS).await);
-        match hold::hold(&hold_daemon, n).await {
+        match held_streams::hold(&hold_daemon, n).await {
             Ok(h) => {
                 say.say(format!(
                     "held {} streams: {:.0} B each, {:.0}% retained after drop",
@@ -372,7 +372,7 @@ pub async fn run(a: Args) -> Res<String> {
     idle_rss.push(idle(&kill_daemon, 1).await);
     let mut kills = Vec::new();
     for _ in 0..p.kills {
-        match kill::kill_once(&kill_daemon, Duration::from_secs(30)).await {
+        match worker_kill::kill_once(&kill_daemon, Duration::from_secs(30)).await {
             Ok(k) => {
                 say.say(format!(
                     "kill: 503 after {:.1} ms, 200 after {:.1} ms",
@@ -436,7 +436,7 @@ fn write_outputs(a: &Args, r: &Report) -> Res<String> {
     let md_path = a.out.join("summary.md");
     let json = serde_json::to_vec_pretty(r).map_err(|e| format!("report: {e}"))?;
     std::fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
-    std::fs::write(&md_path, markdown::render(r))
+    std::fs::write(&md_path, summary::render(r))
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
-    Ok(markdown::one_line(r, &json_path.display().to_string()))
+    Ok(summary::one_line(r, &json_path.display().to_string()))
 }

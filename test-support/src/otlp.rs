@@ -1,7 +1,7 @@
 //! Decoding what an OTLP/HTTP receiver got: the mock provider records `POST /v1/traces`
 //! bodies; these helpers decode them with the standard protobuf messages.
 
-use super::mock_provider::MockProvider;
+use crate::mock_provider::MockProvider;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;

@@ -3,7 +3,7 @@
 //! Responses `response.output_text.delta`).
 
 use crate::daemon::API_KEY;
-use crate::load::Outcome;
+use crate::load_loops::Outcome;
 use awc::Client;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};

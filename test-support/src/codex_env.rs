@@ -12,7 +12,6 @@
 //!   the endpoint is used verbatim (include `/v1/traces`). Spans carry
 //!   `service.name = "codex-app-server"`. Only when this exporter is configured does Codex join
 //!   the JSON-RPC `trace.traceparent` and forward `traceparent` to the model provider.
-#![expect(dead_code, reason = "only the real-Codex tests use all of it")]
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,10 +31,7 @@ pub const MOCK_API_KEY_ENV: &str = "MOCK_API_KEY";
 /// The API key value; Codex sends it as `Authorization: Bearer <key>`.
 pub const MOCK_API_KEY: &str = "sk-mock-codexd-tests";
 
-/// The repository root (the `codexd` crate's manifest directory).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use crate::paths::repo_root;
 
 /// Runs `<repo>/scripts/install-codex.sh` (idempotent) and returns the native binary path it
 /// prints on its last stdout line.
