@@ -3,30 +3,11 @@
 //! `exit`, the one place the process exits.
 
 use crate::config::{self, Config, ConfigError};
-use crate::runtime::StartupError;
+use crate::startup::StartupError;
+pub use crate::startup::{StartupCode, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::{logging, runtime};
 use std::io::Write;
 use std::path::PathBuf;
-
-/// A clean exit.
-pub const EXIT_OK: i32 = 0;
-/// Invalid configuration or arguments.
-pub const EXIT_USAGE: i32 = 64;
-/// Any other start-up failure, or a shutdown forced by a second signal.
-pub const EXIT_FAILURE: i32 = 1;
-
-/// A start-up failure's `error_code` (the `startup_failed` line) and exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StartupCode {
-    pub error_code: &'static str,
-    pub exit: i32,
-}
-
-/// The configuration failed to load or validate (`StartupError::InvalidConfig`).
-pub const INVALID_CONFIG: StartupCode = StartupCode {
-    error_code: "invalid_config",
-    exit: EXIT_USAGE,
-};
 
 /// Ends the process with `code`: the one owner of `std::process::exit` in the daemon.
 pub fn exit(code: i32) -> ! {

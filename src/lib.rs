@@ -11,6 +11,7 @@ pub mod logging;
 pub mod memory;
 pub mod runtime;
 pub mod shutdown;
+pub mod startup;
 pub mod stdout_buffer;
 pub mod telemetry;
 pub mod trace_cmd;

@@ -2,10 +2,10 @@
 //! listeners, serves until SIGTERM/SIGINT, then runs the shutdown sequence. A start-up
 //! failure is a `StartupError`, which owns its `error_code` and exit code.
 
-use crate::cli::{StartupCode, EXIT_FAILURE, INVALID_CONFIG};
 use crate::config::Config;
 use crate::http::server::{self, Role};
 use crate::http::state::{ApiSettings, AppState};
+use crate::startup::{StartupError, EXIT_FAILURE};
 use crate::{shutdown, telemetry, wiring};
 use actix::Actor;
 use codexd_actors::bus::Subscribe;
@@ -25,71 +25,6 @@ use tokio::task::JoinSet;
 /// actix-web's own graceful-stop bound for a listener: past the drain, with room for the
 /// interrupt grace; the shutdown sequence closes the listeners well before it.
 const LISTENER_SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
-
-/// Why `serve` could not start; each carries the detail for the `error` field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartupError {
-    /// The configuration failed to load or validate.
-    InvalidConfig(String),
-    WorkerBinaryMissing(String),
-    MetricsInitFailed(String),
-    BindFailed(String),
-    TracingInitFailed(String),
-    SignalSetupFailed(String),
-}
-
-impl StartupError {
-    /// The `error_code` of the `startup_failed` line and the exit code (docs/operations.md).
-    pub const fn code(&self) -> StartupCode {
-        match self {
-            StartupError::InvalidConfig(_) => INVALID_CONFIG,
-            StartupError::WorkerBinaryMissing(_) => StartupCode {
-                error_code: "worker_binary_missing",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::MetricsInitFailed(_) => StartupCode {
-                error_code: "metrics_init_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::BindFailed(_) => StartupCode {
-                error_code: "bind_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::TracingInitFailed(_) => StartupCode {
-                error_code: "tracing_init_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::SignalSetupFailed(_) => StartupCode {
-                error_code: "signal_setup_failed",
-                exit: EXIT_FAILURE,
-            },
-        }
-    }
-
-    fn detail(self) -> String {
-        match self {
-            StartupError::InvalidConfig(e)
-            | StartupError::WorkerBinaryMissing(e)
-            | StartupError::MetricsInitFailed(e)
-            | StartupError::BindFailed(e)
-            | StartupError::TracingInitFailed(e)
-            | StartupError::SignalSetupFailed(e) => e,
-        }
-    }
-
-    /// Writes the one `startup_failed` line and returns the exit code.
-    pub fn report(self, logger: &Logger) -> i32 {
-        let code = self.code();
-        codexd_actors::bus::stamp(
-            logger,
-            Event::Runtime(RuntimeEvent::StartupFailed {
-                error: self.detail(),
-                error_code: code.error_code,
-            }),
-        );
-        code.exit
-    }
-}
 
 /// Runs the daemon; returns the exit code.
 pub fn serve(config: Config, logger: Logger) -> i32 {
@@ -273,32 +208,4 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     listeners.abort_all();
     actix_rt::System::current().stop();
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_an_invalid_config_exits_64() {
-        let all = [
-            StartupError::InvalidConfig(String::new()),
-            StartupError::WorkerBinaryMissing(String::new()),
-            StartupError::MetricsInitFailed(String::new()),
-            StartupError::BindFailed(String::new()),
-            StartupError::TracingInitFailed(String::new()),
-            StartupError::SignalSetupFailed(String::new()),
-        ];
-        let codes: std::collections::BTreeSet<_> =
-            all.iter().map(|e| e.code().error_code).collect();
-        assert_eq!(codes.len(), all.len());
-        for e in &all {
-            let want = if matches!(e, StartupError::InvalidConfig(_)) {
-                crate::cli::EXIT_USAGE
-            } else {
-                EXIT_FAILURE
-            };
-            assert_eq!(e.code().exit, want, "{e:?}");
-        }
-    }
 }

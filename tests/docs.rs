@@ -126,19 +126,6 @@ fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------------
 
-/// String literals that follow `marker` (whitespace-insensitive) in a source file.
-fn literals_after(source: &str, marker: &str) -> Vec<String> {
-    let squashed: String = source.chars().filter(|c| !c.is_whitespace()).collect();
-    let marker: String = marker.chars().filter(|c| !c.is_whitespace()).collect();
-    squashed
-        .split(&marker)
-        .skip(1)
-        .filter_map(|rest| rest.strip_prefix('"'))
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn documented_exit_codes_and_startup_error_codes_match_the_code() {
     let doc = read("docs/operations.md");
@@ -159,13 +146,17 @@ fn documented_exit_codes_and_startup_error_codes_match_the_code() {
         .flat_map(|t| t.rows.iter())
         .map(|r| (first_tick(cell(r, 0)), first_tick(cell(r, 1))))
         .collect();
-    // `serve` exits 64 for the codes the command line writes, 1 for the runtime's (`fail`).
-    let cli: BTreeSet<String> = literals_after(&read("src/cli.rs"), "error_code: ")
-        .into_iter()
+    // `StartupError` owns every start-up code: 64 for an invalid configuration, 1 otherwise.
+    let codes = codexd::startup::StartupError::every().map(|e| e.code());
+    let cli: BTreeSet<String> = codes
+        .iter()
+        .filter(|c| c.exit == codexd::cli::EXIT_USAGE)
+        .map(|c| c.error_code.to_owned())
         .collect();
-    let runtime: BTreeSet<String> = literals_after(&read("src/runtime.rs"), "fail(&logger, ")
-        .into_iter()
-        .chain(literals_after(&read("src/runtime.rs"), "error_code: "))
+    let runtime: BTreeSet<String> = codes
+        .iter()
+        .filter(|c| c.exit != codexd::cli::EXIT_USAGE)
+        .map(|c| c.error_code.to_owned())
         .collect();
     assert!(cli.contains("invalid_config"), "{cli:?}");
     assert!(runtime.contains("bind_failed"), "{runtime:?}");

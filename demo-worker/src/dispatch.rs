@@ -57,7 +57,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
         return;
     }
     let Some(params) = params else {
-        return missing(ctx, id, "params");
+        return ctx.missing(id, "params");
     };
     match method {
         "initialize" => initialize(ctx, id, params),
@@ -67,9 +67,4 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
         "turn/start" => turn_requests::start(ctx, id, params),
         _ => turn_requests::interrupt(ctx, id, params),
     }
-}
-
-pub fn missing(ctx: &Session, id: &Value, field: &str) {
-    let message = format!("Invalid request: missing field `{field}`");
-    ctx.out.err(id, INVALID_REQUEST, &message);
 }

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use crate::client_messages::Params;
 use crate::config::Handshake;
-use crate::dispatch::missing;
 use crate::jsonrpc::INVALID_REQUEST;
 use crate::session::Session;
 use crate::CODEX_VERSION;
@@ -18,7 +17,7 @@ pub fn initialize(ctx: &Rc<Session>, id: &Value, params: Params<'_>) {
         return ctx.out.err(id, INVALID_REQUEST, "Already initialized");
     }
     let Some(client) = params.client_info else {
-        return missing(ctx, id, "clientInfo");
+        return ctx.missing(id, "clientInfo");
     };
     ctx.initialize_seen.set(true);
     let version = client.version.as_deref().unwrap_or("0.0.0");

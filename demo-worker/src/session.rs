@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 
 use crate::config::Config;
 use crate::fault_payloads::{oversized_line, stderr_flood};
+use crate::jsonrpc::INVALID_REQUEST;
 use crate::output::Out;
 use crate::sink::Sink;
 use crate::turn_messages::Usage;
@@ -150,4 +151,12 @@ fn bump(counter: &Cell<u64>) -> u64 {
     let n = counter.get();
     counter.set(n + 1);
     n
+}
+
+impl Session {
+    /// Refuses a request that lacks a required field, as Codex does.
+    pub fn missing(&self, id: &serde_json::Value, field: &str) {
+        let message = format!("Invalid request: missing field `{field}`");
+        self.out.err(id, INVALID_REQUEST, &message);
+    }
 }

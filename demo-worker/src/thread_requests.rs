@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use crate::client_messages::Params;
 use crate::clock::now_secs;
-use crate::dispatch::missing;
 use crate::ids::{parse_tagged, Tagged, THREAD};
 use crate::jsonrpc::INVALID_REQUEST;
 use crate::session::Session;
@@ -109,7 +108,7 @@ pub fn start(ctx: &Session, id: &Value, params: Params<'_>) {
 
 pub fn unsubscribe(ctx: &Session, id: &Value, params: Params<'_>) {
     let Some(thread_id) = params.thread_id else {
-        return missing(ctx, id, "threadId");
+        return ctx.missing(id, "threadId");
     };
     let removed = parse_tagged(&thread_id, THREAD)
         .and_then(|n| ctx.threads.borrow_mut().remove(&n))

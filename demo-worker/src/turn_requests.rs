@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use crate::client_messages::{input_text, Params};
 use crate::clock::now_secs;
-use crate::dispatch::missing;
 use crate::ids::{parse_tagged, Tagged, THREAD, TURN};
 use crate::jsonrpc::{Empty, INVALID_REQUEST};
 use crate::session::{ActiveTurn, Session, TurnRef, TurnSpec};
@@ -17,10 +16,10 @@ use crate::{extra_notifications, turn_task};
 
 pub fn start(ctx: &Rc<Session>, id: &Value, params: Params<'_>) {
     let Some(thread_id) = params.thread_id else {
-        return missing(ctx, id, "threadId");
+        return ctx.missing(id, "threadId");
     };
     let Some(input) = params.input else {
-        return missing(ctx, id, "input");
+        return ctx.missing(id, "input");
     };
     let thread = parse_tagged(&thread_id, THREAD).filter(|n| ctx.threads.borrow().contains_key(n));
     let Some(thread) = thread else {
@@ -63,10 +62,10 @@ pub fn start(ctx: &Rc<Session>, id: &Value, params: Params<'_>) {
 
 pub fn interrupt(ctx: &Session, id: &Value, params: Params<'_>) {
     let Some(thread_id) = params.thread_id else {
-        return missing(ctx, id, "threadId");
+        return ctx.missing(id, "threadId");
     };
     let Some(turn_id) = params.turn_id else {
-        return missing(ctx, id, "turnId");
+        return ctx.missing(id, "turnId");
     };
     let thread = parse_tagged(&thread_id, THREAD);
     let active = parse_tagged(&turn_id, TURN).and_then(|n| {
