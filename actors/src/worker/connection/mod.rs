@@ -136,6 +136,10 @@ pub struct WorkerConnection {
     stderr: Arc<StderrStats>,
     stderr_reported: (u64, u64),
     parts: Option<Spawned>,
+    /// The stdin writer and stderr reader: tasks of their own (so lines queued while the
+    /// actor handles a burst of messages go out in one write), owned here and aborted when
+    /// the connection is dropped.
+    pipes: tokio::task::JoinSet<()>,
 }
 
 impl WorkerConnection {
@@ -165,6 +169,7 @@ impl WorkerConnection {
             stderr: Arc::default(),
             stderr_reported: (0, 0),
             parts: Some(spawned),
+            pipes: tokio::task::JoinSet::new(),
         }
     }
 
@@ -353,8 +358,8 @@ impl Actor for WorkerConnection {
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let mut stdin = parts.stdin;
-        // The pipe tasks run in this actor's context: they end with the connection.
-        ctx.spawn(actix::fut::wrap_future(async move {
+        // The pipe tasks are owned by `self.pipes`: they end with the connection.
+        self.pipes.spawn_local(async move {
             // Lines queued together go out in one write: one wake-up of the worker, not one
             // per line.
             while let Some(mut batch) = rx.recv().await {
@@ -365,7 +370,7 @@ impl Actor for WorkerConnection {
                     break;
                 }
             }
-        }));
+        });
         self.writer = Some(tx);
         let frames = LineReader::new(
             tokio::io::BufReader::with_capacity(64 * 1024, parts.stdout),
@@ -374,7 +379,7 @@ impl Actor for WorkerConnection {
         ctx.add_stream(frames.into_stream());
         let stats = self.stderr.clone();
         let mut stderr = parts.stderr;
-        ctx.spawn(actix::fut::wrap_future(async move {
+        self.pipes.spawn_local(async move {
             let mut buf = vec![0u8; 8192];
             while let Ok(n) = stderr.read(&mut buf).await {
                 if n == 0 {
@@ -384,7 +389,7 @@ impl Actor for WorkerConnection {
                 stats.lines.fetch_add(lines, Ordering::Relaxed);
                 stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
             }
-        }));
+        });
         ctx.spawn(
             actix::fut::wrap_future(parts.exited).map(|res, act: &mut Self, ctx| {
                 let exit = res.unwrap_or(ExitInfo {
