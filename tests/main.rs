@@ -36,5 +36,6 @@ mod real_codex;
 mod real_prometheus;
 mod shutdown;
 mod supervision;
+mod thread_release;
 mod trace_cmd;
 mod tracing;
