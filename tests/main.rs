@@ -31,6 +31,7 @@ mod ops_manifests;
 mod ops_pii;
 mod ops_rules;
 mod ops_runbooks;
+mod queue_hangup;
 mod real_codex;
 #[path = "prometheus.rs"]
 mod real_prometheus;

@@ -6,7 +6,7 @@
 mod admission;
 
 pub use super::lease::ReleaseLease;
-pub use admission::{AcquireLease, BeginDrain, InterruptLeases};
+pub use admission::{AcquireLease, BeginDrain, InterruptLeases, LeaveQueue};
 
 use super::backoff::{BackoffPolicy, RestartWindow};
 use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};
