@@ -14,6 +14,7 @@ mod api_sdk;
 mod api_stream_faults;
 mod api_streaming;
 mod canary;
+mod chaos;
 mod cli_config;
 mod docs;
 mod docs_api;
