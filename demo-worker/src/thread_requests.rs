@@ -122,7 +122,7 @@ pub fn unsubscribe(ctx: &Session, id: &Value, params: Params<'_>) {
         removed.is_some()
     };
     let status = if removed { "unsubscribed" } else { "notLoaded" };
-    ctx.out.ok(id, UnsubscribeResult { status });
+    ctx.out.ok_uncounted(id, UnsubscribeResult { status });
 }
 
 /// The threads this worker holds (started and not unsubscribed), oldest first, in one page.
@@ -130,7 +130,7 @@ pub fn loaded_list(ctx: &Session, id: &Value) {
     let mut numbers: Vec<u64> = ctx.threads.borrow().keys().copied().collect();
     numbers.sort_unstable();
     let data: Vec<Tagged> = numbers.into_iter().map(|n| Tagged(THREAD, n)).collect();
-    ctx.out.ok(
+    ctx.out.ok_uncounted(
         id,
         LoadedListResult {
             data,
