@@ -173,7 +173,13 @@ impl UpstreamStream {
         if outcome != StreamOutcome::ClientAbort {
             let _ = self.out.send(StreamOutput::Ended(outcome));
         }
-        lease.conn.do_send(InterruptTurn { key: self.key });
+        // A connection that is gone has no turn left to stop: end now, not after the grace.
+        let interrupt = lease.conn.send(InterruptTurn { key: self.key });
+        ctx.spawn(interrupt.into_actor(self).map(|sent, act, ctx| {
+            if sent.is_err() {
+                act.end_aborted(ctx);
+            }
+        }));
         self.emit(StreamEvent::TurnInterruptSent {
             ids: self.request.ctx.ids.clone(),
             slot: self.slot,
@@ -254,6 +260,7 @@ impl UpstreamStream {
             chunks: self.chunks,
             usage: self.usage,
         })));
+        // Nothing to forget on a connection that is gone.
         lease.conn.do_send(ForgetTurn { key: self.key });
         drop(lease);
         ctx.stop();
@@ -276,11 +283,20 @@ impl Actor for UpstreamStream {
         let Phase::Running { lease } = &self.phase else {
             return;
         };
-        lease.conn.do_send(StartTurn {
+        // The lease's connection may be gone already (its worker died after the lease was
+        // granted), or stop before it handles the turn: either way `send` fails, and the
+        // stream ends as `worker_lost` now. Once the turn is accepted, the connection reports
+        // its loss itself (`TurnUpdate::WorkerLost`, also when it stops).
+        let start = lease.conn.send(StartTurn {
             key: self.key,
             request: self.request.clone(),
             sink: ctx.address().recipient(),
         });
+        ctx.spawn(start.into_actor(self).map(|sent, act, ctx| {
+            if sent.is_err() {
+                act.end(StreamOutcome::WorkerLost, ctx);
+            }
+        }));
         let drain_deadline = lease.interrupted();
         self.turn_sent_at = Instant::now();
         ctx.run_later(self.settings.first_token_timeout, |act, ctx| {

@@ -48,6 +48,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
             | "account/read"
             | "thread/start"
             | "thread/unsubscribe"
+            | "thread/loaded/list"
             | "turn/start"
             | "turn/interrupt"
     );
@@ -64,6 +65,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
         "account/read" => ctx.out.ok(id, AccountReadResult::NONE),
         "thread/start" => thread_requests::start(ctx, id, params),
         "thread/unsubscribe" => thread_requests::unsubscribe(ctx, id, params),
+        "thread/loaded/list" => thread_requests::loaded_list(ctx, id),
         "turn/start" => turn_requests::start(ctx, id, params),
         _ => turn_requests::interrupt(ctx, id, params),
     }

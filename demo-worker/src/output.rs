@@ -67,6 +67,13 @@ impl Out {
         self.count_answer();
     }
 
+    /// Answers a thread-release request (`thread/unsubscribe`, `thread/loaded/list`) with a
+    /// result; does not count towards `STALL_AFTER_REQUESTS`, whose count is about the turn
+    /// work the client asked for, not the bookkeeping codexd does after every turn.
+    pub fn ok_uncounted<R: Serialize>(&self, id: &Value, result: R) {
+        self.message(&Response { id, result });
+    }
+
     /// Answers a request with a JSON-RPC error; counts towards `STALL_AFTER_REQUESTS`.
     pub fn err(&self, id: &Value, code: i64, message: &str) {
         self.message(&ErrorResponse {

@@ -1,5 +1,5 @@
 //! Outgoing shapes of threads, field for field as Codex 0.171.0 writes them: the thread object,
-//! the `thread/start` result and `thread/started`, the sandbox policy, `thread/unsubscribe`.
+//! the `thread/start` result and `thread/started`, the sandbox policy, `thread/unsubscribe` and `thread/loaded/list`.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -106,4 +106,12 @@ pub enum SandboxPolicy<'a> {
 #[derive(Serialize)]
 pub struct UnsubscribeResult {
     pub status: &'static str,
+}
+
+/// Result of `thread/loaded/list`: every loaded thread, no further page.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedListResult {
+    pub data: Vec<Tagged>,
+    pub next_cursor: (),
 }

@@ -1,4 +1,5 @@
-//! `thread/start` and `thread/unsubscribe`: thread creation with Codex's full thread object.
+//! `thread/start`, `thread/unsubscribe` and `thread/loaded/list`: thread creation with Codex's
+//! full thread object, its release, and the ids of the threads still loaded.
 
 use serde_json::Value;
 
@@ -8,8 +9,8 @@ use crate::ids::{parse_tagged, Tagged, THREAD};
 use crate::jsonrpc::INVALID_REQUEST;
 use crate::session::Session;
 use crate::thread_messages::{
-    Environment, SandboxPolicy, Thread, ThreadStartResult, ThreadStarted, ThreadStatus,
-    UnsubscribeResult,
+    Environment, LoadedListResult, SandboxPolicy, Thread, ThreadStartResult, ThreadStarted,
+    ThreadStatus, UnsubscribeResult,
 };
 use crate::CODEX_VERSION;
 
@@ -110,11 +111,31 @@ pub fn unsubscribe(ctx: &Session, id: &Value, params: Params<'_>) {
     let Some(thread_id) = params.thread_id else {
         return ctx.missing(id, "threadId");
     };
-    let removed = parse_tagged(&thread_id, THREAD)
-        .and_then(|n| ctx.threads.borrow_mut().remove(&n))
-        .is_some();
+    let removed = {
+        let mut threads = ctx.threads.borrow_mut();
+        let removed = parse_tagged(&thread_id, THREAD).and_then(|n| threads.remove(&n));
+        // Give a burst's memory back once it is over.
+        if threads.capacity() > 64 && threads.len() < threads.capacity() / 4 {
+            threads.shrink_to_fit();
+        }
+        removed.is_some()
+    };
     let status = if removed { "unsubscribed" } else { "notLoaded" };
-    ctx.out.ok(id, UnsubscribeResult { status });
+    ctx.out.ok_uncounted(id, UnsubscribeResult { status });
+}
+
+/// The threads this worker holds (started and not unsubscribed), oldest first, in one page.
+pub fn loaded_list(ctx: &Session, id: &Value) {
+    let mut numbers: Vec<u64> = ctx.threads.borrow().keys().copied().collect();
+    numbers.sort_unstable();
+    let data: Vec<Tagged> = numbers.into_iter().map(|n| Tagged(THREAD, n)).collect();
+    ctx.out.ok_uncounted(
+        id,
+        LoadedListResult {
+            data,
+            next_cursor: (),
+        },
+    );
 }
 
 /// Why Codex would refuse this `approvalPolicy`, worded as its deserializer words it.

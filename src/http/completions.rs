@@ -22,7 +22,7 @@ use codexd_actors::labels::RejectReason;
 use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
 use codexd_actors::turn::{RequestContext, StreamOutput, TokenUsage, TurnRequest};
-use codexd_actors::worker::supervisor::AcquireLease;
+use codexd_actors::worker::supervisor::{AcquireLease, LeaveQueue};
 use codexd_actors::worker::Lease;
 use futures_util::StreamExt;
 use std::rc::Rc;
@@ -102,14 +102,29 @@ fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiEr
     }
 }
 
-async fn acquire(state: &AppState, facts: &RequestFacts) -> Result<Lease, ApiError> {
+/// A lease, or `None` when the client hung up while its request waited for one: it leaves
+/// the admission queue at once (`LeaveQueue`), and the request ends as a client abort.
+async fn acquire(
+    state: &AppState,
+    facts: &RequestFacts,
+    peer: Option<&PeerSocket>,
+) -> Result<Option<Lease>, ApiError> {
     let (tx, rx) = oneshot::channel();
     state.supervisor.do_send(AcquireLease {
         ids: facts.ids.clone(),
         reply: tx,
     });
-    match tokio::time::timeout(state.api.queue_timeout, rx).await {
-        Ok(Ok(Ok(lease))) => Ok(lease),
+    let answer = tokio::select! {
+        answer = tokio::time::timeout(state.api.queue_timeout, rx) => Some(answer),
+        () = peer::hang_up(peer) => None,
+    };
+    // Dropping the receiver (above) marked the place as abandoned; the supervisor frees it.
+    let Some(answer) = answer else {
+        state.supervisor.do_send(LeaveQueue);
+        return Ok(None);
+    };
+    match answer {
+        Ok(Ok(Ok(lease))) => Ok(Some(lease)),
         Ok(Ok(Err(reason))) => Err(reject(state, facts, reason)),
         Ok(Err(_)) => Err(reject(state, facts, RejectReason::NoWorker)),
         Err(_) => Err(reject(state, facts, RejectReason::QueueTimeout)),
@@ -141,7 +156,10 @@ async fn run(
         .clone();
     facts.set_model(&model.id, parsed.stream);
     // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
-    let lease = acquire(state, facts).await?;
+    let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
+    let Some(lease) = acquire(state, facts, peer.as_deref()).await? else {
+        return Ok(client_gone(facts));
+    };
     let route = match kind {
         ApiKind::Chat => Route::ChatCompletions,
         ApiKind::Responses => Route::Responses,
@@ -194,7 +212,6 @@ async fn run(
         timing,
     )
     .start();
-    let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
     if parsed.stream {
         stream(kind, rx, &parsed, &model.id, state, facts.clone(), peer).await
     } else {

@@ -20,7 +20,8 @@ label_enum!(
 );
 
 label_enum!(
-    /// Why a worker slot is being restarted.
+    /// Why a worker slot is being restarted. `spawn_failed_resources`: the process could not
+    /// even be started because the host ran out of a resource (descriptors, memory, processes).
     RestartReason {
         Exit => "exit",
         Signal => "signal",
@@ -28,6 +29,7 @@ label_enum!(
         HandshakeFailed => "handshake_failed",
         Unresponsive => "unresponsive",
         ProtocolError => "protocol_error",
+        SpawnFailedResources => "spawn_failed_resources",
     }
 );
 
@@ -62,6 +64,8 @@ label_enum!(
         ThreadStart => "thread/start",
         TurnStart => "turn/start",
         TurnInterrupt => "turn/interrupt",
+        ThreadUnsubscribe => "thread/unsubscribe",
+        ThreadLoadedList => "thread/loaded/list",
     }
 );
 

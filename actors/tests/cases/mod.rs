@@ -7,3 +7,6 @@ mod interrupt;
 mod readiness;
 mod restarts;
 mod scripted;
+mod spawn_resources;
+mod threads;
+mod worker_lost;

@@ -57,7 +57,9 @@ pub enum ConnectionReport {
     },
 }
 
-/// Starts one turn on this worker; updates go to `sink`.
+/// Starts one turn on this worker; updates go to `sink`. A connection whose worker is gone
+/// (condemned or exited) answers `TurnUpdate::WorkerLost` at once; a message the connection
+/// never handles (it stopped first) fails the sender's `send` with `MailboxError::Closed`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StartTurn {
@@ -80,6 +82,13 @@ pub struct ForgetTurn {
     pub key: u64,
 }
 
+/// Asks the worker which threads it holds in memory (`thread/loaded/list`); answered with
+/// their ids, or `None` if the worker is gone or refuses. Tests and diagnostics use it to
+/// check that finished threads are released.
+#[derive(Message)]
+#[rtype(result = "Option<Vec<String>>")]
+pub struct ListLoadedThreads;
+
 /// Stops the worker: SIGTERM and stdin EOF, then SIGKILL after `grace`.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -92,6 +101,8 @@ struct Pending {
     method: RpcMethod,
     sent_at: Instant,
     turn: Option<u64>,
+    /// Who waits for the answer's result (`ListLoadedThreads`).
+    answer: Option<tokio::sync::oneshot::Sender<Option<Value>>>,
 }
 
 struct TurnEntry {
@@ -140,6 +151,8 @@ pub struct WorkerConnection {
     /// actor handles a burst of messages go out in one write), owned here and aborted when
     /// the connection is dropped.
     pipes: tokio::task::JoinSet<()>,
+    /// The process exited: no turn is taken any more.
+    exited: bool,
 }
 
 impl WorkerConnection {
@@ -170,6 +183,7 @@ impl WorkerConnection {
             stderr_reported: (0, 0),
             parts: Some(spawned),
             pipes: tokio::task::JoinSet::new(),
+            exited: false,
         }
     }
 
@@ -202,9 +216,23 @@ impl WorkerConnection {
                 method,
                 sent_at: Instant::now(),
                 turn,
+                answer: None,
             },
         );
         id
+    }
+
+    /// Whether the worker can still run turns (not condemned, not exited).
+    fn alive(&self) -> bool {
+        !self.exited && !matches!(self.link, Link::Condemned(_))
+    }
+
+    /// Tells every turn still routed here that its worker is gone, and forgets them.
+    fn lose_turns(&mut self) {
+        self.by_thread.clear();
+        for (_, t) in self.turns.drain() {
+            t.sink.do_send(TurnUpdate::WorkerLost);
+        }
     }
 
     fn fail(&mut self, reason: RestartReason) {
@@ -244,12 +272,15 @@ impl WorkerConnection {
         outcome: Result<Value, protocol::RpcError>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(p) = self.pending.remove(&id) else {
+        let Some(mut p) = self.pending.remove(&id) else {
             return;
         };
         match &outcome {
             Ok(_) => self.rpc_done(&p, RpcOutcome::Ok, None),
             Err(e) => self.rpc_done(&p, RpcOutcome::Error, Some(e.code)),
+        }
+        if let Some(answer) = p.answer.take() {
+            let _ = answer.send(outcome.as_ref().ok().cloned());
         }
         match (p.method, outcome) {
             (RpcMethod::Initialize, Ok(_)) => {
@@ -275,7 +306,12 @@ impl WorkerConnection {
                     self.drop_turn(key);
                 }
             }
-            (RpcMethod::TurnInterrupt, _) => {}
+            (
+                RpcMethod::TurnInterrupt
+                | RpcMethod::ThreadUnsubscribe
+                | RpcMethod::ThreadLoadedList,
+                _,
+            ) => {}
         }
     }
 
@@ -330,10 +366,8 @@ impl WorkerConnection {
         for (_, p) in std::mem::take(&mut self.pending) {
             self.rpc_done(&p, RpcOutcome::WorkerLost, None);
         }
-        for (_, t) in self.turns.drain() {
-            t.sink.do_send(TurnUpdate::WorkerLost);
-        }
-        self.by_thread.clear();
+        self.exited = true;
+        self.lose_turns();
         self.supervisor.do_send(ConnectionReport::Exited {
             slot: self.slot,
             generation: self.generation,
@@ -410,6 +444,11 @@ impl Actor for WorkerConnection {
                 act.fail(RestartReason::HandshakeTimeout);
             }
         });
+    }
+
+    /// However the connection ends, no turn is left waiting on it.
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.lose_turns();
     }
 }
 

@@ -45,10 +45,19 @@ impl WorkerConnection {
         }
     }
 
+    /// Forgets a finished turn and releases its thread on the worker (`thread/unsubscribe`):
+    /// every thread is per request, so a completed, failed or interrupted one is never used
+    /// again (an interrupted thread's history is unusable anyway). Without it the worker
+    /// keeps every thread loaded and grows per request.
     pub(super) fn drop_turn(&mut self, key: u64) {
-        if let Some(t) = self.turns.remove(&key) {
-            if let Some(th) = t.phase.thread_id() {
-                self.by_thread.remove(th);
+        let Some(t) = self.turns.remove(&key) else {
+            return;
+        };
+        if let Some(th) = t.phase.thread_id() {
+            self.by_thread.remove(th);
+            if self.alive() {
+                let params = json!({ "threadId": th });
+                self.request(RpcMethod::ThreadUnsubscribe, params, None);
             }
         }
     }
@@ -87,6 +96,11 @@ impl WorkerConnection {
             return;
         };
         let Some(phase) = self.take_phase(key) else {
+            // The stream gave up on the turn before its thread existed: release it now.
+            if self.alive() {
+                let params = json!({ "threadId": thread_id });
+                self.request(RpcMethod::ThreadUnsubscribe, params, None);
+            }
             return;
         };
         match phase {
@@ -114,6 +128,8 @@ impl WorkerConnection {
             }
             TurnPhase::CancelledBeforeThread => {
                 self.notify(key, TurnUpdate::Completed(TurnStatus::Interrupted));
+                // Known now, so that dropping the turn releases the thread.
+                self.set_phase(key, TurnPhase::CancelledBeforeTurn { thread_id });
                 self.drop_turn(key);
             }
             // A second answer for the same thread changes nothing.
@@ -234,6 +250,12 @@ impl WorkerConnection {
 impl Handler<StartTurn> for WorkerConnection {
     type Result = ();
     fn handle(&mut self, msg: StartTurn, _: &mut Self::Context) {
+        // A worker that is being killed or is gone takes no turn: the stream learns now,
+        // not when its first-token timer fires.
+        if !self.alive() {
+            msg.sink.do_send(TurnUpdate::WorkerLost);
+            return;
+        }
         let r = &msg.request;
         let mut params = json!({
             "ephemeral": true,
@@ -286,5 +308,28 @@ impl Handler<ForgetTurn> for WorkerConnection {
     type Result = ();
     fn handle(&mut self, msg: ForgetTurn, _: &mut Self::Context) {
         self.drop_turn(msg.key);
+    }
+}
+
+impl Handler<ListLoadedThreads> for WorkerConnection {
+    type Result = ResponseFuture<Option<Vec<String>>>;
+    fn handle(&mut self, _: ListLoadedThreads, _: &mut Self::Context) -> Self::Result {
+        if !self.alive() {
+            return Box::pin(async { None });
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let id = self.request(RpcMethod::ThreadLoadedList, json!({}), None);
+        if let Some(p) = self.pending.get_mut(&id) {
+            p.answer = Some(tx);
+        }
+        Box::pin(async move {
+            let result = rx.await.ok().flatten()?;
+            let ids = result.get("data")?.as_array()?;
+            Some(
+                ids.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+            )
+        })
     }
 }

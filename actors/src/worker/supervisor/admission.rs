@@ -35,6 +35,12 @@ pub struct BeginDrain {
 #[rtype(result = "()")]
 pub struct InterruptLeases;
 
+/// A requester gave up while queued (its client hung up and it dropped its reply
+/// receiver): abandoned places are freed now, and the queue gauge drops with them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LeaveQueue;
+
 pub(super) struct Waiter {
     ids: ReqIds,
     enqueued: Instant,
@@ -214,6 +220,14 @@ impl Handler<ReleaseLease> for WorkerSupervisor {
         }
         self.dispatch_queue(ctx);
         self.check_drained();
+    }
+}
+
+impl Handler<LeaveQueue> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, _: LeaveQueue, _: &mut Self::Context) {
+        self.queue.retain(|w| !w.reply.is_closed());
+        self.update_queue_gauge();
     }
 }
 

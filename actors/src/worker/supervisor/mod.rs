@@ -6,7 +6,7 @@
 mod admission;
 
 pub use super::lease::ReleaseLease;
-pub use admission::{AcquireLease, BeginDrain, InterruptLeases};
+pub use admission::{AcquireLease, BeginDrain, InterruptLeases, LeaveQueue};
 
 use super::backoff::{BackoffPolicy, RestartWindow};
 use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};
@@ -166,7 +166,8 @@ impl WorkerSupervisor {
                     slot: i,
                     error: e.to_string(),
                 });
-                self.schedule_restart(i, RestartReason::Exit, ctx);
+                let reason = spawn_failure_reason(&e);
+                self.schedule_restart(i, reason, ctx);
             }
         }
     }
@@ -176,7 +177,11 @@ impl WorkerSupervisor {
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
-        if !slot.window.admit(&policy, Instant::now()) {
+        // A spawn that failed for lack of resources says nothing about the worker: it backs
+        // off as usual but spends no restart budget, so the slot retries (at most every
+        // `backoff.max_ms`) until the host recovers instead of going `failed`.
+        let counted = reason != RestartReason::SpawnFailedResources;
+        if counted && !slot.window.admit(&policy, Instant::now()) {
             let retry = self.settings.failed_retry;
             self.transition(i, SlotPhase::Failed);
             self.emit(WorkerEvent::RestartsExhausted {
@@ -298,6 +303,19 @@ impl WorkerSupervisor {
                 }
             }
         }
+    }
+}
+
+/// Why a launch failed: `spawn_failed_resources` when the host ran out of descriptors,
+/// memory or processes (EMFILE, ENFILE, ENOMEM, EAGAIN), else `exit`.
+pub fn spawn_failure_reason(e: &std::io::Error) -> RestartReason {
+    let resources = [libc::EMFILE, libc::ENFILE, libc::ENOMEM, libc::EAGAIN];
+    let out_of_resources = e.raw_os_error().is_some_and(|n| resources.contains(&n))
+        || e.kind() == std::io::ErrorKind::OutOfMemory;
+    if out_of_resources {
+        RestartReason::SpawnFailedResources
+    } else {
+        RestartReason::Exit
     }
 }
 
