@@ -18,6 +18,8 @@ mod cli_config;
 mod docs;
 mod docs_api;
 mod docs_metrics;
+mod http_body;
+mod http_listener;
 mod logs;
 mod metrics;
 mod metrics_access;

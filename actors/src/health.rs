@@ -169,6 +169,7 @@ impl HealthAggregator {
             | RuntimeEvent::StartupFailed { .. }
             | RuntimeEvent::PanicOccurred { .. }
             | RuntimeEvent::ContentCaptureEnabled
+            | RuntimeEvent::DescriptorLimitSet { .. }
             | RuntimeEvent::BusEventsDropped { .. }
             | RuntimeEvent::SpansDropped { .. } => false,
         }

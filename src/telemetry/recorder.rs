@@ -262,6 +262,7 @@ impl actix::Handler<Published> for TraceRecorder {
                 | RuntimeEvent::StartupFailed { .. }
                 | RuntimeEvent::PanicOccurred { .. }
                 | RuntimeEvent::ContentCaptureEnabled
+                | RuntimeEvent::DescriptorLimitSet { .. }
                 | RuntimeEvent::BusEventsDropped { .. }
                 | RuntimeEvent::SpansDropped { .. } => {}
             },

@@ -33,6 +33,7 @@ impl Metrics {
             | RuntimeEvent::StartupFailed { .. }
             | RuntimeEvent::PanicOccurred { .. }
             | RuntimeEvent::ContentCaptureEnabled
+            | RuntimeEvent::DescriptorLimitSet { .. }
             | RuntimeEvent::BusEventsDropped { .. }
             | RuntimeEvent::SpansDropped { .. } => {}
         }
