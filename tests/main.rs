@@ -19,6 +19,7 @@ mod docs;
 mod docs_api;
 mod docs_metrics;
 mod http_body;
+mod http_framing;
 mod http_listener;
 mod logs;
 mod metrics;

@@ -131,7 +131,8 @@ impl HealthAggregator {
             Event::Http(e) => match e {
                 HttpEvent::RequestReceived { .. }
                 | HttpEvent::RequestCompleted(_)
-                | HttpEvent::AdmissionRejected { .. } => false,
+                | HttpEvent::AdmissionRejected { .. }
+                | HttpEvent::RequestHeadRejected => false,
             },
             Event::Stream(e) => match e {
                 StreamEvent::StreamStarted { .. }

@@ -282,7 +282,9 @@ impl TraceRecorder {
                     self.server_span(r, end)
                 }
             }
-            HttpEvent::RequestReceived { .. } | HttpEvent::AdmissionRejected { .. } => {}
+            HttpEvent::RequestReceived { .. }
+            | HttpEvent::AdmissionRejected { .. }
+            | HttpEvent::RequestHeadRejected => {}
         }
     }
 

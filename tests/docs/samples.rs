@@ -154,6 +154,7 @@ pub(super) fn sample_events() -> Vec<Event> {
             ids: ids(),
             reason: RejectReason::QueueFull,
         }),
+        Event::Http(HttpEvent::RequestHeadRejected),
         Event::Stream(S::StreamStarted {
             ids: ids(),
             route: Route::ChatCompletions.label(),
