@@ -326,6 +326,16 @@ mod tests {
     }
 
     #[test]
+    fn a_late_body_is_a_408_that_closes_the_connection() {
+        let e = ApiError::BodyTimeout { limit_ms: 1500 };
+        assert_eq!(
+            (e.status().as_u16(), e.error_type(), e.code()),
+            (408, "invalid_request_error", "request_timeout")
+        );
+        assert!(!e.response("r1").head().keep_alive());
+    }
+
+    #[test]
     fn published_codes_stay() {
         let shutdown = ApiError::Stream(StreamOutcome::Shutdown);
         assert_eq!(
