@@ -47,6 +47,13 @@ fn requests_4xx(d: &Daemon) -> f64 {
     )
 }
 
+/// The daemon's open descriptors.
+fn fds(d: &Daemon) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", d.pid()))
+        .unwrap()
+        .count()
+}
+
 fn in_flight(d: &Daemon) -> f64 {
     Scrape::parse(&d.metrics()).sum("codexd_http_requests_in_flight", &[])
 }
@@ -82,6 +89,7 @@ fn assert_timed_out(d: &Daemon, req_id: &str, r: &http::Response, took: Duration
 fn body_that_never_arrives_gets_a_408_after_the_body_timeout() {
     let d = daemon();
     let before = requests_4xx(&d);
+    let fds_before = fds(&d);
     let s = open_body(&d, "stalled-body");
     let t = Instant::now();
     let (r, took, closed) = read_until_closed(s, t);
@@ -91,6 +99,9 @@ fn body_that_never_arrives_gets_a_408_after_the_body_timeout() {
     assert_timed_out(&d, "stalled-body", &r, took);
     assert_eq!(requests_4xx(&d), before + 1.0);
     assert_eq!(in_flight(&d), 0.0, "the in-flight gauge is back to 0");
+    crate::support::eventually(Duration::from_secs(5), "descriptors freed", || {
+        (fds(&d) <= fds_before).then_some(())
+    });
 }
 
 #[test]
