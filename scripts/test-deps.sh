@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing, and writes their locations to
 # .cache/test-env (sourced by the Makefile): the pinned Codex CLI (npm, into .cache/codex),
-# the OpenAI Python SDK (a virtualenv in .cache/venv), and Prometheus + promtool (apt, as root).
+# the OpenAI Python SDK (a virtualenv in .cache/venv), Prometheus + promtool and iproute2's `ss`
+# (apt, as root).
 # Anything that cannot be installed is a hard error naming what is missing.
 set -euo pipefail
 
@@ -29,6 +30,18 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     fi
 fi
 promtool="$(command -v promtool)"
+
+# `ss` (iproute2): the listener test reads the listen backlog from `ss -ltn`.
+if ! command -v ss >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "test-deps: installing iproute2 (apt)" >&2
+        apt-get update -qq >"$cache/apt.log" 2>&1 || die "apt-get update failed (see $cache/apt.log)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >>"$cache/apt.log" 2>&1 ||
+            die "apt-get install iproute2 failed (see $cache/apt.log)"
+    else
+        die "ss is missing; install Debian's 'iproute2' package (needs root)"
+    fi
+fi
 prometheus="$(command -v prometheus)"
 
 # The pinned Codex CLI.

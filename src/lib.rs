@@ -7,8 +7,10 @@ pub mod config;
 #[cfg(feature = "demo-worker")]
 pub use codexd_demo_worker as demo_worker;
 pub mod http;
+pub mod listen;
 pub mod logging;
 pub mod memory;
+pub mod nofile;
 pub mod runtime;
 pub mod shutdown;
 pub mod startup;

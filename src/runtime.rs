@@ -16,7 +16,6 @@ use codexd_actors::stream::StreamSettings;
 use codexd_actors::worker::WorkerSupervisor;
 use codexd_actors::{Bus, BusHandle};
 use slog::Logger;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
@@ -35,12 +34,6 @@ pub fn serve(config: Config, logger: Logger) -> i32 {
     }
 }
 
-fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    let l = TcpListener::bind(addr)?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
 /// Resolves on the next SIGTERM or SIGINT.
 async fn next_signal(
     term: &mut tokio::signal::unix::Signal,
@@ -54,17 +47,19 @@ async fn next_signal(
 
 async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     let started = Instant::now();
+    let nofile = crate::nofile::raise();
     let program = wiring::resolve_command(&config.workers.command)
         .map_err(StartupError::WorkerBinaryMissing)?;
     let metrics = Metrics::try_new(&wiring::metrics_settings(&config))
         .map_err(|e| StartupError::MetricsInitFailed(e.to_string()))?;
     let handles = metrics.handles.clone();
-    let api_listener = bind(config.server.listen)
+    let backlog = config.server.backlog;
+    let api_listener = crate::listen::bind(config.server.listen, backlog)
         .map_err(|e| StartupError::BindFailed(format!("{}: {e}", config.server.listen)))?;
     let metrics_listener = config
         .metrics
         .listen
-        .map(bind)
+        .map(|addr| crate::listen::bind(addr, backlog))
         .transpose()
         .map_err(|e| StartupError::BindFailed(format!("metrics.listen: {e}")))?;
     let supervisor_settings = wiring::supervisor_settings(&config, program, &handles)
@@ -88,6 +83,13 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         workers: config.workers.count,
         pid: std::process::id(),
     }));
+    if let Some(l) = nofile {
+        bus.publish(Event::Runtime(RuntimeEvent::DescriptorLimitSet {
+            previous_soft: l.previous_soft,
+            soft: l.soft,
+            hard: l.hard,
+        }));
+    }
     let supervisor = WorkerSupervisor::new(supervisor_settings, bus.clone()).start();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let (trace_settings, sample_ratio) = telemetry::resolve(&config.tracing, &env);

@@ -164,6 +164,7 @@ fn ops_log_schema_accepts_every_line_of_a_mixed_workload() {
     }
     let must_see = [
         "daemon_started",
+        "descriptor_limit_set",
         "listener_bound",
         "worker_spawned",
         "worker_ready",

@@ -131,7 +131,8 @@ impl HealthAggregator {
             Event::Http(e) => match e {
                 HttpEvent::RequestReceived { .. }
                 | HttpEvent::RequestCompleted(_)
-                | HttpEvent::AdmissionRejected { .. } => false,
+                | HttpEvent::AdmissionRejected { .. }
+                | HttpEvent::RequestHeadRejected => false,
             },
             Event::Stream(e) => match e {
                 StreamEvent::StreamStarted { .. }
@@ -169,6 +170,7 @@ impl HealthAggregator {
             | RuntimeEvent::StartupFailed { .. }
             | RuntimeEvent::PanicOccurred { .. }
             | RuntimeEvent::ContentCaptureEnabled
+            | RuntimeEvent::DescriptorLimitSet { .. }
             | RuntimeEvent::BusEventsDropped { .. }
             | RuntimeEvent::SpansDropped { .. } => false,
         }

@@ -36,6 +36,11 @@ pub struct Server {
     pub drain_timeout_ms: u64,
     pub http_workers: usize,
     pub cors_allow_origin: String,
+    /// The listen(2) backlog of the API and metrics listeners (the kernel caps it at
+    /// `net.core.somaxconn`).
+    pub backlog: u32,
+    /// The whole request body must arrive within this time after the headers (408 beyond).
+    pub body_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -206,6 +211,8 @@ impl Default for Server {
             drain_timeout_ms: 60_000,
             http_workers: 2,
             cors_allow_origin: String::new(),
+            backlog: 2048,
+            body_timeout_ms: 30_000,
         }
     }
 }

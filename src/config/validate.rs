@@ -7,6 +7,8 @@ use std::time::Duration;
 
 const EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh"];
 const APPROVAL_POLICIES: &[&str] = &["never", "on-request", "untrusted"];
+/// The largest `server.backlog` accepted (the kernel caps it at `net.core.somaxconn` anyway).
+const MAX_BACKLOG: u32 = 65_535;
 const SANDBOXES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];
 
 fn check(ok: bool, key: &str, reason: &str) -> Result<(), ConfigError> {
@@ -90,6 +92,16 @@ pub fn validate(c: &Config) -> Result<(), ConfigError> {
         (1..=64).contains(&c.server.http_workers),
         "server.http_workers",
         "must be between 1 and 64",
+    )?;
+    check(
+        (1..=MAX_BACKLOG).contains(&c.server.backlog),
+        "server.backlog",
+        "must be between 1 and 65535",
+    )?;
+    check(
+        c.server.body_timeout_ms > 0,
+        "server.body_timeout_ms",
+        "must be greater than 0",
     )?;
     let s = &c.streaming;
     check(

@@ -212,6 +212,9 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
         inner: Mutex::default(),
     });
     req.extensions_mut().insert(facts.clone());
+    if let Some(watch) = req.conn_data::<std::rc::Rc<super::conn::ConnWatch>>() {
+        watch.request_seen();
+    }
     let route = Route::of(req.method(), req.path());
     let method = Method::parse(req.method().as_str());
     if !route.is_operational() {

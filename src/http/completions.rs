@@ -4,6 +4,7 @@
 
 use super::access::RequestFacts;
 use super::auth;
+use super::body;
 use super::errors::ApiError;
 use super::ids;
 use super::openai::chat::{self, ChatSse};
@@ -14,7 +15,7 @@ use super::peer::{self, PeerSocket};
 use super::routes::Route;
 use super::state::AppState;
 use actix::Actor;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use codexd_actors::clock;
 use codexd_actors::events::{Event, HttpEvent};
@@ -24,7 +25,6 @@ use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
 use codexd_actors::turn::{RequestContext, StreamOutput, TokenUsage, TurnRequest};
 use codexd_actors::worker::supervisor::{AcquireLease, LeaveQueue};
 use codexd_actors::worker::Lease;
-use futures_util::StreamExt;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -65,30 +65,6 @@ async fn serve(
             e.response(&facts.ids.req_id)
         }
     }
-}
-
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    max: u64,
-) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge { limit: max });
-    }
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::InvalidJson)?;
-        if (buf.len() + chunk.len()) as u64 > max {
-            return Err(ApiError::PayloadTooLarge { limit: max });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
 }
 
 fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiError {
@@ -142,7 +118,7 @@ async fn run(
     if !auth::api_allowed(req, &state.api.api_keys) {
         return Err(ApiError::Unauthorized);
     }
-    let body = read_body(req, payload, state.api.max_body_bytes).await?;
+    let body = body::read(req, payload, state.api.body_limits(), facts).await?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| ApiError::InvalidJson)?;
     let parsed = match kind {

@@ -24,6 +24,10 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: u64,
     },
+    /// The body did not arrive in full within `server.body_timeout_ms`.
+    BodyTimeout {
+        limit_ms: u64,
+    },
     Rejected {
         reason: RejectReason,
         retry_after_s: u32,
@@ -68,6 +72,7 @@ impl std::fmt::Display for ApiError {
         match self {
             ApiError::InvalidField { param, .. } => write!(f, " (param {param})"),
             ApiError::PayloadTooLarge { limit } => write!(f, " (limit {limit} bytes)"),
+            ApiError::BodyTimeout { limit_ms } => write!(f, " (limit {limit_ms} ms)"),
             ApiError::Rejected { reason, .. } => write!(f, " (admission {reason})"),
             ApiError::Stream(StreamOutcome::WorkerError {
                 upstream: Some(kind),
@@ -114,6 +119,12 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 INVALID,
                 "request_too_large",
+                Info,
+            ),
+            ApiError::BodyTimeout { .. } => class(
+                StatusCode::REQUEST_TIMEOUT,
+                INVALID,
+                "request_timeout",
                 Info,
             ),
             ApiError::Rejected { reason, .. } => match reason {
@@ -219,6 +230,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body exceeds the limit of {limit} bytes.")
             }
+            ApiError::BodyTimeout { limit_ms } => {
+                format!("The request body did not arrive within {limit_ms} ms.")
+            }
             ApiError::Rejected { reason, .. } => match reason {
                 RejectReason::Draining => {
                     "The server is shutting down; retry on another instance.".into()
@@ -288,6 +302,10 @@ impl ApiError {
         if matches!(self, ApiError::Unauthorized) {
             b.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        // The rest of a late body is never read: the connection cannot carry another request.
+        if matches!(self, ApiError::BodyTimeout { .. }) {
+            b.force_close();
+        }
         b.content_type("application/json")
             .body(self.body(req_id).to_string())
     }
@@ -305,6 +323,16 @@ mod tests {
             assert_eq!(e.error_type(), "timeout");
             assert_eq!(e.code(), o.as_str());
         }
+    }
+
+    #[test]
+    fn a_late_body_is_a_408_that_closes_the_connection() {
+        let e = ApiError::BodyTimeout { limit_ms: 1500 };
+        assert_eq!(
+            (e.status().as_u16(), e.error_type(), e.code()),
+            (408, "invalid_request_error", "request_timeout")
+        );
+        assert!(!e.response("r1").head().keep_alive());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod auth;
+pub mod body;
 pub mod completions;
+pub mod conn;
 pub mod cors;
 pub mod errors;
 pub mod ids;

@@ -34,6 +34,34 @@ impl PeerSocket {
     }
 }
 
+impl PeerSocket {
+    /// Data bytes this end has sent on the connection so far (TCP_INFO `tcpi_bytes_sent`,
+    /// Linux 4.19 and later; `None` when the kernel does not say).
+    #[expect(
+        unsafe_code,
+        reason = "getsockopt(2) TCP_INFO is only reachable through libc"
+    )]
+    pub fn bytes_sent(&self) -> Option<u64> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: tcp_info is plain old data; all-zero is a valid value.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `info` and `len` are valid and writable for the call; the kernel writes at
+        // most `len` bytes.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.0.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                std::ptr::addr_of_mut!(info).cast(),
+                &mut len,
+            )
+        };
+        let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_sent) + 8;
+        (rc == 0 && len as usize >= end).then_some(info.tcpi_bytes_sent)
+    }
+}
+
 /// Resolves once the peer has hung up; never resolves without a socket to probe.
 pub async fn hang_up(peer: Option<&PeerSocket>) {
     let Some(peer) = peer else {

@@ -4,6 +4,7 @@
 //! only; when it is configured, `/metrics` moves there and the API listener answers it with
 //! a 404.
 
+use super::conn::ConnWatch;
 use super::peer::PeerSocket;
 use super::routes::{Listener, Route};
 use super::state::AppState;
@@ -11,6 +12,7 @@ use super::{access, completions, cors, models, probes};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Which routes a listener serves.
@@ -45,6 +47,7 @@ pub fn build(
     workers: usize,
     shutdown_timeout: Duration,
 ) -> std::io::Result<Server> {
+    let bus = state.bus.clone();
     let server = HttpServer::new(move || {
         let st = state.clone();
         let mut app = App::new()
@@ -74,7 +77,9 @@ pub fn build(
             // API handlers probe it to notice a client that hung up while they wait.
             if role == Role::Api {
                 if let Some(peer) = PeerSocket::new(tcp) {
-                    data.insert(std::rc::Rc::new(peer));
+                    let peer = Rc::new(peer);
+                    data.insert(Rc::new(ConnWatch::new(peer.clone(), bus.clone())));
+                    data.insert(peer);
                 }
             }
         }

@@ -18,6 +18,7 @@ pub struct ApiSettings {
     pub protect_models: bool,
     pub metrics_token: Option<Vec<u8>>,
     pub max_body_bytes: u64,
+    pub body_timeout: Duration,
     pub queue_timeout: Duration,
     pub retry_after_s: u32,
     pub header_hold: Duration,
@@ -35,12 +36,20 @@ impl ApiSettings {
             metrics_token: (!c.metrics.token.is_empty())
                 .then(|| c.metrics.token.clone().into_bytes()),
             max_body_bytes: c.server.max_body_bytes,
+            body_timeout: Duration::from_millis(c.server.body_timeout_ms),
             queue_timeout: Duration::from_millis(c.admission.queue_timeout_ms),
             retry_after_s: c.admission.retry_after_s,
             header_hold: Duration::from_millis(c.streaming.header_hold_ms),
             allow_system_prompt: c.codex.allow_client_system_prompt,
             models: c.models.clone(),
             trace_sample_ratio,
+        }
+    }
+
+    pub fn body_limits(&self) -> super::body::BodyLimits {
+        super::body::BodyLimits {
+            max_bytes: self.max_body_bytes,
+            timeout: self.body_timeout,
         }
     }
 

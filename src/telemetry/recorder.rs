@@ -262,6 +262,7 @@ impl actix::Handler<Published> for TraceRecorder {
                 | RuntimeEvent::StartupFailed { .. }
                 | RuntimeEvent::PanicOccurred { .. }
                 | RuntimeEvent::ContentCaptureEnabled
+                | RuntimeEvent::DescriptorLimitSet { .. }
                 | RuntimeEvent::BusEventsDropped { .. }
                 | RuntimeEvent::SpansDropped { .. } => {}
             },
@@ -281,7 +282,9 @@ impl TraceRecorder {
                     self.server_span(r, end)
                 }
             }
-            HttpEvent::RequestReceived { .. } | HttpEvent::AdmissionRejected { .. } => {}
+            HttpEvent::RequestReceived { .. }
+            | HttpEvent::AdmissionRejected { .. }
+            | HttpEvent::RequestHeadRejected => {}
         }
     }
 

@@ -46,7 +46,29 @@ impl Daemon {
     /// Starts the daemon from an existing config file, with extra environment for the daemon
     /// (`CODEXD__SERVER__LISTEN=127.0.0.1:0`, ...), and waits until its API listener is bound.
     pub fn start_with_file(path: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
-        let mut launch = Launch::serve(&codexd_bin(), path);
+        Daemon::start_launch(path, env, |l| l)
+    }
+
+    /// Starts the daemon from `config` with the launch adjusted by `adjust` (e.g. a lower
+    /// descriptor limit), and waits until its API listener is bound.
+    pub fn start_adjusted(config: Config, adjust: impl FnOnce(Launch) -> Launch) -> Daemon {
+        let dir = scratch_dir("daemon");
+        let path = dir.join("codexd.toml");
+        std::fs::write(&path, config.text()).expect("write config");
+        let env: Vec<(&str, &str)> = config
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Daemon::start_launch(&path, &env, adjust)
+    }
+
+    fn start_launch(
+        path: &std::path::Path,
+        env: &[(&str, &str)],
+        adjust: impl FnOnce(Launch) -> Launch,
+    ) -> Daemon {
+        let mut launch = adjust(Launch::serve(&codexd_bin(), path));
         for (k, v) in env {
             launch = launch.env(k, v);
         }

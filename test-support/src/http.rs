@@ -93,8 +93,13 @@ pub fn request(
     write_request(&mut s, method, path, headers, body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let (status, headers, start) = split_head(&raw)
-        .unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(&raw)));
+    parse_response(&raw)
+}
+
+/// Parses a whole raw HTTP/1.1 response (head, then a plain or chunked body).
+pub fn parse_response(raw: &[u8]) -> Response {
+    let (status, headers, start) = split_head(raw)
+        .unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(raw)));
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));

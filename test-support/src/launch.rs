@@ -90,6 +90,35 @@ impl Launch {
         self
     }
 
+    /// Starts the daemon with its soft `RLIMIT_NOFILE` lowered to `soft` (the hard limit is
+    /// kept), as a bare `ulimit -Sn` would.
+    pub fn soft_nofile(mut self, soft: u64) -> Launch {
+        use std::os::unix::process::CommandExt;
+        #[expect(
+            unsafe_code,
+            reason = "setrlimit(2) between fork and exec is only reachable through libc"
+        )]
+        // SAFETY: the closure only calls getrlimit/setrlimit, which are async-signal-safe,
+        // on a stack-local struct.
+        unsafe {
+            self.cmd.pre_exec(move || {
+                let mut lim = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                lim.rlim_cur = soft.min(lim.rlim_max);
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        self
+    }
+
     /// Sends stdout and stderr to `path` (created or truncated) instead of memory.
     pub fn log_to_file(mut self, path: &Path) -> Launch {
         self.sink = Sink::File(path.to_path_buf());

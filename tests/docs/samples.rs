@@ -115,6 +115,16 @@ pub(super) fn sample_events() -> Vec<Event> {
             timed_out: true,
         }),
         Event::Runtime(R::ShutdownForced),
+        Event::Runtime(R::DescriptorLimitSet {
+            previous_soft: 1024,
+            soft: 4096,
+            hard: 4096,
+        }),
+        Event::Runtime(R::DescriptorLimitSet {
+            previous_soft: 1024,
+            soft: 1024,
+            hard: 4096,
+        }),
         Event::Runtime(R::DaemonStopped { uptime_ms: 1 }),
         Event::Runtime(R::StartupFailed {
             error: "x".into(),
@@ -144,6 +154,7 @@ pub(super) fn sample_events() -> Vec<Event> {
             ids: ids(),
             reason: RejectReason::QueueFull,
         }),
+        Event::Http(HttpEvent::RequestHeadRejected),
         Event::Stream(S::StreamStarted {
             ids: ids(),
             route: Route::ChatCompletions.label(),

@@ -42,5 +42,8 @@ events! {
                Http, "request completed";
         AdmissionRejected { ids: ReqIds, reason: RejectReason }
             => Warning, Http, "admission rejected";
+        /// A connection that actix-http answered itself (400/431/408) before any request
+        /// reached codexd: a malformed or oversized request head, or a head timeout.
+        RequestHeadRejected => Info, Http, "request head rejected";
     }
 }

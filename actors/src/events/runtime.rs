@@ -26,6 +26,9 @@ events! {
         ShutdownPhaseCompleted { phase: ShutdownPhase, duration_ms: u64, timed_out: bool }
             => if *timed_out { Warning } else { Info }, Runtime, "shutdown phase completed";
         ShutdownForced => Warning, Runtime, "shutdown forced by second signal";
+        /// Logged at warn when the soft limit could not be raised to the hard one.
+        DescriptorLimitSet { previous_soft: u64, soft: u64, hard: u64 }
+            => if *soft < *hard { Warning } else { Info }, Runtime, "descriptor limit set";
         DaemonStopped { uptime_ms: u64 } => Info, Runtime, "daemon stopped";
         StartupFailed { error: String, error_code: &'static str }
             => Error, Runtime, "startup failed";

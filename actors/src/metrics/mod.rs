@@ -96,6 +96,7 @@ pub struct Metrics {
     handshake: Histogram,
     turns_in_flight: IntGaugeVec,
     rejected: IntCounterVec,
+    heads_rejected: IntCounter,
     queue_wait: Histogram,
     ready: IntGauge,
     bus_events: IntCounterVec,
@@ -285,6 +286,10 @@ impl Metrics {
                     "Requests turned away by admission."
                 ),
                 &["reason"]
+            )?),
+            heads_rejected: reg!(IntCounter::new(
+                "codexd_http_request_heads_rejected_total",
+                "Connections actix-http answered itself (400/431/408) before any request reached codexd."
             )?),
             queue_wait: reg!(Histogram::with_opts(
                 HistogramOpts::new(

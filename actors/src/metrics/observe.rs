@@ -33,6 +33,7 @@ impl Metrics {
             | RuntimeEvent::StartupFailed { .. }
             | RuntimeEvent::PanicOccurred { .. }
             | RuntimeEvent::ContentCaptureEnabled
+            | RuntimeEvent::DescriptorLimitSet { .. }
             | RuntimeEvent::BusEventsDropped { .. }
             | RuntimeEvent::SpansDropped { .. } => {}
         }
@@ -61,6 +62,7 @@ impl Metrics {
             HttpEvent::AdmissionRejected { reason, .. } => {
                 self.rejected.with_label_values(&[reason.as_str()]).inc();
             }
+            HttpEvent::RequestHeadRejected => self.heads_rejected.inc(),
             // The in-flight gauge is a hot-path handle of the front end.
             HttpEvent::RequestReceived { .. } => {}
         }
