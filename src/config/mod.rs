@@ -1,8 +1,11 @@
 //! The daemon's configuration: typed sections with defaults, loaded from TOML plus
 //! `CODEXD__SECTION__KEY` environment overrides, and validated across fields.
 
+mod limits;
 mod load;
 mod validate;
+
+pub use limits::{Limits, LimitsBackend, RedisFailure};
 
 pub use validate::backoff_policy;
 
@@ -25,6 +28,7 @@ pub struct Config {
     pub codex: Codex,
     pub health: Health,
     pub tracing: Tracing,
+    pub limits: Limits,
     pub models: Vec<ModelEntry>,
 }
 
@@ -188,6 +192,7 @@ impl Default for Config {
             codex: Codex::default(),
             health: Health::default(),
             tracing: Tracing::default(),
+            limits: Limits::default(),
             models: vec![ModelEntry {
                 id: "gpt-5-codex".into(),
                 codex_model: "gpt-5-codex".into(),
@@ -346,6 +351,7 @@ impl Config {
         hide(&mut c.auth.api_key);
         c.auth.api_keys.iter_mut().for_each(hide);
         hide(&mut c.metrics.token);
+        c.limits.redis_url = limits::redact_url(&c.limits.redis_url);
         c.workers.env.values_mut().for_each(hide);
         c
     }
