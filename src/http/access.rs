@@ -201,18 +201,27 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
             (trace_id, sampled, None)
         }
     };
+    let route = Route::of(req.method(), req.path());
+    // Probes and the scrape never authenticate with an API key.
+    let key = (!route.is_operational())
+        .then(|| super::auth::authenticate(req.request(), &state.api.api_keys))
+        .flatten();
+    let key_id = key.as_ref().map(|k| k.id.clone());
+    if let Some(key) = key {
+        req.extensions_mut().insert(key);
+    }
     let facts = Arc::new(RequestFacts {
         ids: ReqIds {
             req_id,
             trace_id,
             span_id: ids::hex(8),
+            key_id,
         },
         sampled,
         parent_span_id,
         inner: Mutex::default(),
     });
     req.extensions_mut().insert(facts.clone());
-    let route = Route::of(req.method(), req.path());
     let method = Method::parse(req.method().as_str());
     if !route.is_operational() {
         state

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod authed_key;
 pub mod completions;
 pub mod cors;
 pub mod errors;
