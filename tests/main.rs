@@ -13,6 +13,7 @@ mod api_errors;
 mod api_sdk;
 mod api_stream_faults;
 mod api_streaming;
+mod auth_keys;
 mod canary;
 mod cli_config;
 mod docs;

@@ -170,7 +170,7 @@ fn validate_exposure(c: &Config) -> Result<(), ConfigError> {
     let api_public = !c.server.listen.ip().is_loopback();
     if api_public {
         check(
-            !c.api_keys().is_empty(),
+            c.has_api_keys(),
             "auth.api_key",
             "required when server.listen is not a loopback address",
         )?;

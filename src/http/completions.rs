@@ -127,6 +127,7 @@ async fn run(
     if !auth::api_allowed(req, &state.api.api_keys) {
         return Err(ApiError::Unauthorized);
     }
+    super::limits::admit(req, state, facts).await?;
     let body = read_body(req, payload, state.api.max_body_bytes).await?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| ApiError::InvalidJson)?;

@@ -3,10 +3,12 @@
 
 pub mod access;
 pub mod auth;
+pub mod authed_key;
 pub mod completions;
 pub mod cors;
 pub mod errors;
 pub mod ids;
+pub mod limits;
 pub mod models;
 pub mod openai;
 pub mod peer;

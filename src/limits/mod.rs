@@ -4,7 +4,7 @@
 //! A request is admitted here (after auth, before any work is queued) and holds a `Permit`
 //! until it ends; tokens are charged when its turn reports usage (`charge.rs`).
 
-// pub mod charge; (after the keys merge)
+pub mod charge;
 pub mod headers;
 mod local;
 mod redis;
@@ -62,6 +62,17 @@ impl KeyLimits {
     }
 }
 
+impl From<crate::config::KeyLimits> for KeyLimits {
+    fn from(k: crate::config::KeyLimits) -> Self {
+        let get = |v: Option<std::num::NonZeroU32>| v.map(std::num::NonZeroU32::get);
+        KeyLimits {
+            requests_per_minute: get(k.requests_per_minute),
+            tokens_per_minute: get(k.tokens_per_minute),
+            max_concurrent: get(k.max_concurrent),
+        }
+    }
+}
+
 /// One window's state as the headers report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowState {
@@ -99,6 +110,24 @@ pub struct Rejection {
     pub snapshot: Snapshot,
 }
 
+/// The client message, in OpenAI's words ("Rate limit reached for requests per min ...").
+pub fn message(r: &Rejection) -> String {
+    match r.kind {
+        LimitKind::Requests => format!(
+            "Rate limit reached for requests per min (RPM) on this API key: Limit {}, Used {}, Requested 1. Please try again in {}s.",
+            r.limit, r.used, r.retry_after_s
+        ),
+        LimitKind::Tokens => format!(
+            "Rate limit reached for tokens per min (TPM) on this API key: Limit {}, Used {}. Please try again in {}s.",
+            r.limit, r.used, r.retry_after_s
+        ),
+        LimitKind::Concurrency => format!(
+            "Too many concurrent requests on this API key: Limit {}. Please retry when one of them has finished.",
+            r.limit
+        ),
+    }
+}
+
 /// Why a check could not answer: the backend failed and the policy is `closed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unavailable;
@@ -117,19 +146,31 @@ pub enum Verdict {
 #[derive(Clone)]
 pub struct LimitMetrics {
     pub rejected: IntCounterVec,
+    /// The configured key ids when `metrics.key_label` is on (the label's closed set).
+    key_label: Option<Arc<[Arc<str>]>>,
     pub backend_errors: IntCounterVec,
     pub backend_up: IntGaugeVec,
 }
 
 impl LimitMetrics {
-    /// Registers the families; bounded series exist at zero from the start.
-    pub fn register(r: &Registry, backend: LimitsBackend) -> prometheus::Result<Self> {
+    /// Registers the families; bounded series exist at zero from the start. `keys` are the
+    /// configured key ids when `metrics.key_label` is on.
+    pub fn register(
+        r: &Registry,
+        backend: LimitsBackend,
+        keys: Option<Vec<Arc<str>>>,
+    ) -> prometheus::Result<Self> {
+        let labels: &[&str] = if keys.is_some() {
+            &["limit", "key"]
+        } else {
+            &["limit"]
+        };
         let rejected = IntCounterVec::new(
             Opts::new(
                 "codexd_key_rate_limited_total",
                 "Requests refused by a per-key limit, by limit kind.",
             ),
-            &["limit"],
+            labels,
         )?;
         let backend_errors = IntCounterVec::new(
             Opts::new(
@@ -149,7 +190,12 @@ impl LimitMetrics {
         r.register(Box::new(backend_errors.clone()))?;
         r.register(Box::new(backend_up.clone()))?;
         for k in LimitKind::ALL {
-            rejected.with_label_values(&[k.as_str()]).inc_by(0);
+            match &keys {
+                Some(ids) => ids.iter().for_each(|id| {
+                    rejected.with_label_values(&[k.as_str(), id]).inc_by(0);
+                }),
+                None => rejected.with_label_values(&[k.as_str()]).inc_by(0),
+            }
         }
         let name = backend.as_str();
         for op in BackendOp::ALL {
@@ -160,9 +206,24 @@ impl LimitMetrics {
         backend_up.with_label_values(&[name]).set(1);
         Ok(Self {
             rejected,
+            key_label: keys.map(Into::into),
             backend_errors,
             backend_up,
         })
+    }
+}
+
+impl LimitMetrics {
+    fn count_rejection(&self, kind: LimitKind, key: &str) {
+        match &self.key_label {
+            // Only configured ids are label values; anything else (none exists) is not counted.
+            Some(ids) => {
+                if ids.iter().any(|id| &**id == key) {
+                    self.rejected.with_label_values(&[kind.as_str(), key]).inc();
+                }
+            }
+            None => self.rejected.with_label_values(&[kind.as_str()]).inc(),
+        }
     }
 }
 
@@ -189,6 +250,15 @@ pub fn now_ms() -> u64 {
 }
 
 impl Limiter {
+    /// Builds the engine from `[limits]` and each configured key's own limits.
+    pub fn from_config(c: &Config, metrics: LimitMetrics) -> Result<Arc<Limiter>, String> {
+        let keys = c
+            .resolved_keys
+            .iter()
+            .map(|k| (k.id.clone(), KeyLimits::from(k.limits)));
+        Limiter::new(c, keys, metrics)
+    }
+
     /// Builds the engine from `[limits]` and the per-key limits (`keys`: id → own limits).
     pub fn new(
         c: &Config,
@@ -253,10 +323,7 @@ impl Limiter {
                 snapshot: Some(snapshot),
             }),
             Some(kind) => {
-                self.metrics
-                    .rejected
-                    .with_label_values(&[kind.as_str()])
-                    .inc();
+                self.metrics.count_rejection(kind, key);
                 Verdict::Rejected(rejection(kind, &limits, &counts, snapshot))
             }
         }

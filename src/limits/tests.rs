@@ -8,7 +8,7 @@ fn limiter(defaults: KeyLimits, keys: Vec<(&str, KeyLimits)>) -> Arc<Limiter> {
     c.limits.requests_per_minute = defaults.requests_per_minute;
     c.limits.tokens_per_minute = defaults.tokens_per_minute;
     c.limits.max_concurrent = defaults.max_concurrent;
-    let m = LimitMetrics::register(&Registry::new(), LimitsBackend::Local).unwrap();
+    let m = LimitMetrics::register(&Registry::new(), LimitsBackend::Local, None).unwrap();
     Limiter::new(
         &c,
         keys.into_iter().map(|(k, l)| (Arc::<str>::from(k), l)),
