@@ -19,6 +19,8 @@ mod cli_config;
 mod docs;
 mod docs_api;
 mod docs_metrics;
+mod limits_keys;
+mod limits_redis;
 mod logs;
 mod metrics;
 mod metrics_access;
