@@ -2,8 +2,8 @@
 //! enforce one combined request limit for a key; with Redis gone, the `closed` daemon
 //! refuses (503 `limits_unavailable`) and the `open` one serves, both counting the failure.
 
-use crate::limits_keys::{chat, fresh_window, SECRET_A};
-use crate::support::daemon::{Config, Daemon};
+use crate::limits_keys::{chat, fresh_window, SECRET_A, SECRET_B};
+use crate::support::daemon::{Config, Daemon, KEY};
 use crate::support::redis::RedisServer;
 use codexd_test_support::metrics_text::Scrape;
 use std::time::Instant;
@@ -12,12 +12,28 @@ fn shared(url: &str, failure: &str) -> Config {
     Config::default()
         .set(
             "auth.keys",
-            r#"[{id = "team-a", secret_env = "CODEXD_TEST_KEY_A", requests_per_minute = 4}]"#,
+            r#"[{id = "team-a", secret_env = "CODEXD_TEST_KEY_A", requests_per_minute = 4},
+                {id = "team-b", secret_env = "CODEXD_TEST_KEY_B", requests_per_minute = 1000}]"#,
         )
         .set("limits.backend", "\"redis\"")
         .set("limits.redis_url", &format!("{url:?}"))
         .set("limits.redis_failure", &format!("{failure:?}"))
         .daemon_env("CODEXD_TEST_KEY_A", SECRET_A)
+        .daemon_env("CODEXD_TEST_KEY_B", SECRET_B)
+}
+
+/// Mean request times of two keys, interleaved over 40 rounds (no assertion: a number for
+/// the report).
+fn mean_times(d: &Daemon, a: &str, b: &str) -> (std::time::Duration, std::time::Duration) {
+    let (mut ta, mut tb) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for _ in 0..40 {
+        for (secret, total) in [(a, &mut ta), (b, &mut tb)] {
+            let t = Instant::now();
+            assert_eq!(chat(d.addr, secret).status, 200);
+            *total += t.elapsed();
+        }
+    }
+    (ta / 40, tb / 40)
 }
 
 fn errors(d: &Daemon) -> f64 {
@@ -54,6 +70,10 @@ fn two_daemons_share_one_limit_and_a_redis_outage_follows_the_policy() {
         assert!((1..=60).contains(&retry), "Retry-After {retry}");
     }
     eprintln!("limits: served over redis in {served:?}");
+    eprintln!(
+        "limits: mean request time, limited key over redis vs unlimited key: {:?}",
+        mean_times(&open, SECRET_B, KEY)
+    );
     for d in [&closed, &open] {
         assert_eq!(errors(d), 0.0);
         let s = Scrape::parse(&d.metrics());
