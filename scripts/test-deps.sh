@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing, and writes their locations to
 # .cache/test-env (sourced by the Makefile): the pinned Codex CLI (npm, into .cache/codex),
-# the OpenAI Python SDK (a virtualenv in .cache/venv), Prometheus + promtool and iproute2's `ss`
+# the OpenAI Python SDK (a virtualenv in .cache/venv), Prometheus + promtool, iproute2's `ss`
+# and redis-server
 # (apt, as root).
 # Anything that cannot be installed is a hard error naming what is missing.
 set -euo pipefail
@@ -44,6 +45,21 @@ if ! command -v ss >/dev/null; then
 fi
 prometheus="$(command -v prometheus)"
 
+# redis-server for the shared per-key limits (tests/limits_redis.rs starts its own on loopback).
+if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "test-deps: installing redis-server (apt)" >&2
+        apt-get update -qq >"$cache/apt-redis.log" 2>&1 || die "apt-get update failed (see $cache/apt-redis.log)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >>"$cache/apt-redis.log" 2>&1 ||
+            die "apt-get install redis-server failed (see $cache/apt-redis.log)"
+        # The package starts a system service on 6379; the tests run their own server.
+        (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true)
+    else
+        die "redis-server is missing; install Debian's 'redis-server' package (needs root)"
+    fi
+fi
+redis_server="$(command -v redis-server)"
+
 # The pinned Codex CLI.
 codex="$("$repo/scripts/install-codex.sh")" || die "installing the Codex CLI failed"
 [ -x "$codex" ] || die "the Codex CLI binary is missing at '$codex'"
@@ -62,5 +78,6 @@ export CODEXD_CODEX_BIN=$codex
 export CODEXD_PYTHON=$venv/bin/python
 export CODEXD_PROMTOOL=$promtool
 export CODEXD_PROMETHEUS=$prometheus
+export CODEXD_REDIS_SERVER=$redis_server
 ENV
 echo "test-deps: ready ($cache/test-env)" >&2

@@ -8,6 +8,7 @@ pub mod config;
 pub use codexd_demo_worker as demo_worker;
 pub mod http;
 pub mod listen;
+pub mod limits;
 pub mod logging;
 pub mod memory;
 pub mod nofile;

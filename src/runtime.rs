@@ -53,6 +53,12 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     let metrics = Metrics::try_new(&wiring::metrics_settings(&config))
         .map_err(|e| StartupError::MetricsInitFailed(e.to_string()))?;
     let handles = metrics.handles.clone();
+    let limit_metrics = crate::limits::LimitMetrics::register(
+        metrics.registry(),
+        config.limits.backend,
+        config.metrics.key_label.then(|| config.key_ids()),
+    )
+    .map_err(|e| StartupError::MetricsInitFailed(e.to_string()))?;
     let backlog = config.server.backlog;
     let api_listener = crate::listen::bind(config.server.listen, backlog)
         .map_err(|e| StartupError::BindFailed(format!("{}: {e}", config.server.listen)))?;
@@ -77,6 +83,15 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     bus_addr.do_send(Subscribe {
         name: "health",
         recipient: health.clone().recipient(),
+        required: true,
+    });
+    let limiter = crate::limits::Limiter::from_config(&config, limit_metrics)
+        .map_err(StartupError::InvalidConfig)?;
+    bus_addr.do_send(Subscribe {
+        name: "limits",
+        recipient: crate::limits::charge::TokenCharger::new(limiter.clone())
+            .start()
+            .recipient(),
         required: true,
     });
     bus.publish(Event::Runtime(RuntimeEvent::DaemonStarted {
@@ -135,6 +150,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
                     .ok()
             })
             .flatten(),
+        limiter,
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;

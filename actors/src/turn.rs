@@ -12,6 +12,9 @@ pub struct ReqIds {
     pub req_id: String,
     pub trace_id: String,
     pub span_id: String,
+    /// The id of the API key the request authenticated with (never the secret); `None`
+    /// when the API has no keys. Logged as `key_id`.
+    pub key_id: Option<std::sync::Arc<str>>,
 }
 
 /// Identity of the request a turn serves, carried onto every event about it.

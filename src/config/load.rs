@@ -47,18 +47,20 @@ pub fn load(
         }
         None => toml::Table::new(),
     };
-    for (name, value) in env {
+    let env: std::collections::BTreeMap<String, String> = env.collect();
+    for (name, value) in &env {
         if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
-            apply_override(&mut table, rest, &value)?;
+            apply_override(&mut table, rest, value)?;
         }
     }
-    let config: Config =
+    let mut config: Config =
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
             let reason = e.inner().message().to_owned();
             ConfigError::new(if key == "." { "config".into() } else { key }, reason)
         })?;
     validate::validate(&config)?;
+    config.resolved_keys = std::sync::Arc::new(super::keys::resolve(&config, &env)?);
     Ok(config)
 }
 

@@ -1,8 +1,13 @@
 //! The daemon's configuration: typed sections with defaults, loaded from TOML plus
 //! `CODEXD__SECTION__KEY` environment overrides, and validated across fields.
 
+mod keys;
+mod limits;
 mod load;
 mod validate;
+
+pub use keys::{valid_key_id, ApiKey, KeyEntry, KeyLimits, Secret, LEGACY_KEY_ID};
+pub use limits::{Limits, LimitsBackend, RedisFailure};
 
 pub use validate::backoff_policy;
 
@@ -25,7 +30,11 @@ pub struct Config {
     pub codex: Codex,
     pub health: Health,
     pub tracing: Tracing,
+    pub limits: Limits,
     pub models: Vec<ModelEntry>,
+    /// Every accepted API key, resolved and validated by [`load`] (never serialized).
+    #[serde(skip)]
+    pub resolved_keys: std::sync::Arc<Vec<ApiKey>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,9 +55,13 @@ pub struct Server {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
+    /// Legacy single key (id `default`).
     pub api_key: String,
+    /// Legacy list of keys (all id `default`).
     pub api_keys: Vec<String>,
     pub protect_models: bool,
+    /// Named keys (`[[auth.keys]]`).
+    pub keys: Vec<KeyEntry>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -56,6 +69,8 @@ pub struct Auth {
 pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
     pub token: String,
+    /// Adds a `key` label (a configured key id) to the per-key families.
+    pub key_label: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,12 +208,14 @@ impl Default for Config {
             codex: Codex::default(),
             health: Health::default(),
             tracing: Tracing::default(),
+            limits: Limits::default(),
             models: vec![ModelEntry {
                 id: "gpt-5-codex".into(),
                 codex_model: "gpt-5-codex".into(),
                 reasoning_effort: Some("medium".into()),
                 owned_by: default_owner(),
             }],
+            resolved_keys: std::sync::Arc::default(),
         }
     }
 }
@@ -327,8 +344,8 @@ impl Default for Tracing {
 }
 
 impl Config {
-    /// Every API key that is accepted.
-    pub fn api_keys(&self) -> Vec<String> {
+    /// The legacy keys (`auth.api_key`, `auth.api_keys`), id `default`.
+    pub fn legacy_api_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
             .auth
             .api_keys
@@ -342,7 +359,24 @@ impl Config {
         keys
     }
 
-    /// A copy with every secret replaced, for `check-config`.
+    /// True when at least one API key is configured (legacy or named).
+    pub fn has_api_keys(&self) -> bool {
+        !self.legacy_api_keys().is_empty() || !self.auth.keys.is_empty()
+    }
+
+    /// The configured key ids, in order, each once (the bounded `key` label set).
+    pub fn key_ids(&self) -> Vec<std::sync::Arc<str>> {
+        let mut ids: Vec<std::sync::Arc<str>> = Vec::new();
+        for k in self.resolved_keys.iter() {
+            if !ids.contains(&k.id) {
+                ids.push(k.id.clone());
+            }
+        }
+        ids
+    }
+
+    /// A copy with every secret replaced, for `check-config`: plain secrets and digests are
+    /// hidden; the variable *name* and the file *path* are shown.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         let hide = |s: &mut String| {
@@ -353,6 +387,13 @@ impl Config {
         hide(&mut c.auth.api_key);
         c.auth.api_keys.iter_mut().for_each(hide);
         hide(&mut c.metrics.token);
+        c.limits.redis_url = limits::redact_url(&c.limits.redis_url);
+        for k in &mut c.auth.keys {
+            if let Some(d) = &mut k.secret_sha256 {
+                hide(d);
+            }
+        }
+        c.resolved_keys = std::sync::Arc::default();
         c.workers.env.values_mut().for_each(hide);
         c
     }

@@ -36,6 +36,7 @@ pub fn backoff_policy(c: &Config) -> Result<BackoffPolicy, ConfigError> {
 
 /// Checks everything serde cannot.
 pub fn validate(c: &Config) -> Result<(), ConfigError> {
+    c.limits.validate()?;
     let w = &c.workers;
     check(
         (1..=64).contains(&w.count),
@@ -181,7 +182,7 @@ fn validate_exposure(c: &Config) -> Result<(), ConfigError> {
     let api_public = !c.server.listen.ip().is_loopback();
     if api_public {
         check(
-            !c.api_keys().is_empty(),
+            c.has_api_keys(),
             "auth.api_key",
             "required when server.listen is not a loopback address",
         )?;

@@ -38,6 +38,10 @@ struct FactsInner {
     failed_after_headers: bool,
     client_gone: bool,
     timing: Option<Arc<UpstreamTiming>>,
+    /// The key's `x-ratelimit-*` state, for the response headers.
+    rate: Option<crate::limits::Snapshot>,
+    /// The admitted request's concurrency slot: released when the request completes.
+    permit: Option<crate::limits::Permit>,
 }
 
 impl RequestFacts {
@@ -60,6 +64,20 @@ impl RequestFacts {
         if let Ok(mut f) = self.inner.lock() {
             f.client_gone = true;
         }
+    }
+    /// Records what the per-key limits saw and holds the request's slot until it completes.
+    pub fn set_limits(
+        &self,
+        rate: Option<crate::limits::Snapshot>,
+        permit: Option<crate::limits::Permit>,
+    ) {
+        if let Ok(mut f) = self.inner.lock() {
+            f.rate = rate;
+            f.permit = permit;
+        }
+    }
+    fn rate(&self) -> Option<crate::limits::Snapshot> {
+        self.inner.lock().ok().and_then(|f| f.rate)
     }
     pub fn set_timing(&self, t: Arc<UpstreamTiming>) {
         if let Ok(mut f) = self.inner.lock() {
@@ -87,6 +105,14 @@ impl Completion {
             return;
         }
         self.done = true;
+        // The request is over, however it ended: give its concurrency slot back.
+        drop(
+            self.facts
+                .inner
+                .lock()
+                .ok()
+                .and_then(|mut f| f.permit.take()),
+        );
         if !self.route.is_operational() {
             self.state
                 .metrics
@@ -201,11 +227,21 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
             (trace_id, sampled, None)
         }
     };
+    let route = Route::of(req.method(), req.path());
+    // Probes and the scrape never authenticate with an API key.
+    let key = (!route.is_operational())
+        .then(|| super::auth::authenticate(req.request(), &state.api.api_keys))
+        .flatten();
+    let key_id = key.as_ref().map(|k| k.id.clone());
+    if let Some(key) = key {
+        req.extensions_mut().insert(key);
+    }
     let facts = Arc::new(RequestFacts {
         ids: ReqIds {
             req_id,
             trace_id,
             span_id: ids::hex(8),
+            key_id,
         },
         sampled,
         parent_span_id,
@@ -215,7 +251,6 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
     if let Some(watch) = req.conn_data::<std::rc::Rc<super::conn::ConnWatch>>() {
         watch.request_seen();
     }
-    let route = Route::of(req.method(), req.path());
     let method = Method::parse(req.method().as_str());
     if !route.is_operational() {
         state
@@ -284,6 +319,9 @@ where
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&req_id) {
         h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Some(rate) = completion.facts.rate() {
+        super::limits::insert_headers(h, &rate);
     }
     h.insert(
         HeaderName::from_static("access-control-expose-headers"),

@@ -1,7 +1,10 @@
-//! Bearer authentication: scheme case-insensitive, keys compared in constant time, and the
-//! loopback-or-token rule for `/metrics`.
+//! Bearer authentication: scheme case-insensitive, secrets and SHA-256 digests compared in
+//! constant time against every configured key, and the loopback-or-token rule for `/metrics`.
 
-use actix_web::HttpRequest;
+use super::authed_key::AuthedKey;
+use crate::config::{ApiKey, Secret};
+use actix_web::{HttpMessage, HttpRequest};
+use sha2::{Digest, Sha256};
 
 /// Compares two secrets without an early exit on the first differing byte.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -29,18 +32,35 @@ pub fn bearer(req: &HttpRequest) -> Option<&[u8]> {
     (!token.is_empty()).then_some(token)
 }
 
-/// True when the request carries one of `keys` (every key is compared).
-pub fn has_key(req: &HttpRequest, keys: &[Vec<u8>]) -> bool {
-    let Some(token) = bearer(req) else {
-        return false;
-    };
-    keys.iter()
-        .fold(false, |ok, k| ok | constant_time_eq(token, k))
+/// The key `token` belongs to. Every key is compared (no early exit), each in constant time;
+/// the token's digest is computed once for the `secret_sha256` keys.
+pub fn find_key<'k>(token: &[u8], keys: &'k [ApiKey]) -> Option<&'k ApiKey> {
+    let digest: [u8; 32] = Sha256::digest(token).into();
+    keys.iter().fold(None, |found, k| {
+        let matches = match &k.secret {
+            Secret::Plain(s) => constant_time_eq(token, s),
+            Secret::Sha256(d) => constant_time_eq(&digest, d),
+        };
+        if matches && found.is_none() {
+            Some(k)
+        } else {
+            found
+        }
+    })
 }
 
-/// The API is open when no key is configured (only allowed on loopback by config rules).
-pub fn api_allowed(req: &HttpRequest, keys: &[Vec<u8>]) -> bool {
-    keys.is_empty() || has_key(req, keys)
+/// The key the request's bearer token belongs to, if any.
+pub fn authenticate(req: &HttpRequest, keys: &[ApiKey]) -> Option<AuthedKey> {
+    if keys.is_empty() {
+        return None;
+    }
+    find_key(bearer(req)?, keys).map(AuthedKey::of)
+}
+
+/// The API is open when no key is configured (only allowed on loopback by config rules);
+/// otherwise the request must have authenticated (an [`AuthedKey`] in its extensions).
+pub fn api_allowed(req: &HttpRequest, keys: &[ApiKey]) -> bool {
+    keys.is_empty() || req.extensions().contains::<AuthedKey>()
 }
 
 /// `/metrics`: open from loopback, otherwise only with the metrics token.
@@ -69,6 +89,29 @@ mod tests {
         assert!(!constant_time_eq(b"sk-demo", b"sk-dem"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn keys_match_by_secret_or_digest() {
+        use crate::config::KeyLimits;
+        use std::sync::Arc;
+        let key = |id: &str, secret| ApiKey {
+            id: Arc::from(id),
+            secret,
+            limits: KeyLimits::default(),
+            admin: false,
+        };
+        let digest: [u8; 32] = Sha256::digest(b"sk-hashed").into();
+        let keys = vec![
+            key("plain", Secret::Plain(b"sk-plain".to_vec())),
+            key("hashed", Secret::Sha256(digest)),
+        ];
+        let id = |t: &[u8]| find_key(t, &keys).map(|k| k.id.to_string());
+        assert_eq!(id(b"sk-plain").as_deref(), Some("plain"));
+        assert_eq!(id(b"sk-hashed").as_deref(), Some("hashed"));
+        assert_eq!(id(b"sk-other"), None);
+        // The digest itself is not a secret that authenticates.
+        assert_eq!(id(&digest), None);
     }
 
     #[test]

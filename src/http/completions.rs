@@ -118,6 +118,7 @@ async fn run(
     if !auth::api_allowed(req, &state.api.api_keys) {
         return Err(ApiError::Unauthorized);
     }
+    super::limits::admit(req, state, facts).await?;
     let body = body::read(req, payload, state.api.body_limits(), facts).await?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| ApiError::InvalidJson)?;

@@ -32,6 +32,10 @@ pub enum ApiError {
         reason: RejectReason,
         retry_after_s: u32,
     },
+    /// A per-key limit refused the request (`limits/`).
+    KeyLimited(Box<crate::limits::Rejection>),
+    /// The shared limits backend failed and `limits.redis_failure` is `closed`.
+    LimitsUnavailable,
     /// The stream ended without completing (never `Completed` in practice: the mapping
     /// covers it only to stay exhaustive).
     Stream(StreamOutcome),
@@ -74,6 +78,7 @@ impl std::fmt::Display for ApiError {
             ApiError::PayloadTooLarge { limit } => write!(f, " (limit {limit} bytes)"),
             ApiError::BodyTimeout { limit_ms } => write!(f, " (limit {limit_ms} ms)"),
             ApiError::Rejected { reason, .. } => write!(f, " (admission {reason})"),
+            ApiError::KeyLimited(r) => write!(f, " (key limit {})", r.kind),
             ApiError::Stream(StreamOutcome::WorkerError {
                 upstream: Some(kind),
             }) => write!(f, " (upstream {kind})"),
@@ -144,6 +149,24 @@ impl ApiError {
                     Warning,
                 ),
             },
+            // OpenAI's own rate-limit errors carry the limit kind as `type`.
+            ApiError::KeyLimited(r) => class(
+                StatusCode::TOO_MANY_REQUESTS,
+                match r.kind {
+                    crate::limits::LimitKind::Tokens => "tokens",
+                    crate::limits::LimitKind::Requests | crate::limits::LimitKind::Concurrency => {
+                        "requests"
+                    }
+                },
+                RATE,
+                Info,
+            ),
+            ApiError::LimitsUnavailable => class(
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "limits_unavailable",
+                Warning,
+            ),
             ApiError::Stream(outcome) => match *outcome {
                 StreamOutcome::WorkerError {
                     upstream: Some(UpstreamErrorKind::RateLimited),
@@ -243,6 +266,10 @@ impl ApiError {
                     "Too many concurrent requests; retry later.".into()
                 }
             },
+            ApiError::KeyLimited(r) => crate::limits::message(r),
+            ApiError::LimitsUnavailable => {
+                "The rate limit service is unavailable; retry later.".into()
+            }
             ApiError::Stream(outcome) => match outcome {
                 StreamOutcome::WorkerError {
                     upstream: Some(UpstreamErrorKind::RateLimited),
@@ -275,6 +302,8 @@ impl ApiError {
     fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::Rejected { retry_after_s, .. } => Some(*retry_after_s),
+            ApiError::KeyLimited(r) => Some(u32::try_from(r.retry_after_s).unwrap_or(u32::MAX)),
+            ApiError::LimitsUnavailable => Some(1),
             ApiError::Stream(StreamOutcome::WorkerError {
                 upstream: Some(UpstreamErrorKind::RateLimited),
             })

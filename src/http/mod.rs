@@ -4,11 +4,13 @@
 pub mod access;
 pub mod auth;
 pub mod body;
+pub mod authed_key;
 pub mod completions;
 pub mod conn;
 pub mod cors;
 pub mod errors;
 pub mod ids;
+pub mod limits;
 pub mod models;
 pub mod openai;
 pub mod peer;

@@ -1,7 +1,7 @@
 //! The state every HTTP handler shares: actor addresses, hot-path metric handles and the
 //! API settings derived from the validated config.
 
-use crate::config::{Config, ModelEntry};
+use crate::config::{ApiKey, Config, ModelEntry};
 use actix::Addr;
 use actix_web::http::header::HeaderValue;
 use codexd_actors::health::HealthAggregator;
@@ -14,7 +14,8 @@ use std::time::Duration;
 
 /// API settings derived once from the config.
 pub struct ApiSettings {
-    pub api_keys: Vec<Vec<u8>>,
+    /// Every accepted key (legacy ones as id `default`); empty means the API is open.
+    pub api_keys: Arc<Vec<ApiKey>>,
     pub protect_models: bool,
     pub metrics_token: Option<Vec<u8>>,
     pub max_body_bytes: u64,
@@ -31,7 +32,7 @@ pub struct ApiSettings {
 impl ApiSettings {
     pub fn from_config(c: &Config, trace_sample_ratio: f64) -> Self {
         Self {
-            api_keys: c.api_keys().into_iter().map(String::into_bytes).collect(),
+            api_keys: c.resolved_keys.clone(),
             protect_models: c.auth.protect_models,
             metrics_token: (!c.metrics.token.is_empty())
                 .then(|| c.metrics.token.clone().into_bytes()),
@@ -69,4 +70,6 @@ pub struct AppState {
     pub api: Arc<ApiSettings>,
     pub streams: StreamSettings,
     pub cors_origin: Option<HeaderValue>,
+    /// The per-key limits engine.
+    pub limiter: Arc<crate::limits::Limiter>,
 }

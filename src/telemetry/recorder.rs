@@ -129,12 +129,15 @@ impl TraceRecorder {
             parent,
             end,
             duration: ms(r.duration_ms),
-            attributes: vec![
-                KeyValue::new("http.request.method", r.method.as_str()),
-                KeyValue::new("http.route", r.route.as_str()),
-                KeyValue::new("http.response.status_code", i64::from(r.status)),
-                KeyValue::new("codexd.request_id", r.ids.req_id.clone()),
-            ],
+            attributes: with_key_id(
+                vec![
+                    KeyValue::new("http.request.method", r.method.as_str()),
+                    KeyValue::new("http.route", r.route.as_str()),
+                    KeyValue::new("http.response.status_code", i64::from(r.status)),
+                    KeyValue::new("codexd.request_id", r.ids.req_id.clone()),
+                ],
+                &r.ids,
+            ),
             error,
         });
     }
@@ -166,6 +169,7 @@ impl TraceRecorder {
             KeyValue::new("codexd.worker.slot", s.slot as i64),
             KeyValue::new("codexd.request_id", s.ids.req_id.clone()),
         ];
+        attributes = with_key_id(attributes, &s.ids);
         if let Some(t) = s.ttft_ms {
             attributes.push(KeyValue::new(
                 "gen_ai.response.time_to_first_chunk",
@@ -354,4 +358,12 @@ impl TraceRecorder {
             | WorkerEvent::WorkerStopped { .. } => {}
         }
     }
+}
+
+/// Adds `codexd.key.id` (the API key's id, never its secret) when the request had one.
+fn with_key_id(mut attributes: Vec<KeyValue>, ids: &ReqIds) -> Vec<KeyValue> {
+    if let Some(id) = &ids.key_id {
+        attributes.push(KeyValue::new("codexd.key.id", id.to_string()));
+    }
+    attributes
 }

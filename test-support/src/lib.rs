@@ -25,6 +25,7 @@ pub mod otlp;
 pub mod paths;
 pub mod prometheus;
 pub mod quantile;
+pub mod redis;
 
 use std::time::{Duration, Instant};
 

@@ -93,7 +93,12 @@ fn every_config_key_is_documented_with_its_type_and_default_and_every_documented
     // Optional keys are only printed when set.
     let optional = keys(&check_config(
         Some("config/codexd.toml"),
-        &[("CODEXD__METRICS__LISTEN", "127.0.0.1:9464")],
+        &[
+            ("CODEXD__METRICS__LISTEN", "127.0.0.1:9464"),
+            ("CODEXD__LIMITS__REQUESTS_PER_MINUTE", "60"),
+            ("CODEXD__LIMITS__TOKENS_PER_MINUTE", "100000"),
+            ("CODEXD__LIMITS__MAX_CONCURRENT", "4"),
+        ],
     ));
     let mut existing = optional.clone();
     for k in [&shipped, &demo, &defaults] {

@@ -15,6 +15,7 @@ fn ids() -> ReqIds {
         req_id: "req".into(),
         trace_id: "trace".into(),
         span_id: "span".into(),
+        key_id: Some("team-a".into()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! paths the tests have always used, plus the path of the binary Cargo built for them.
 
 pub use codexd_test_support::{
-    codex_env, eventually, http, mock_provider, otlp, process_alive, prometheus, signal,
+    codex_env, eventually, http, mock_provider, otlp, process_alive, prometheus, redis, signal,
 };
 
 /// Starting the real daemon with a generated config, reading its log lines, and stopping it.

@@ -17,6 +17,7 @@ fn ids() -> ReqIds {
         req_id: "req_01JH8Z0Q6W3V4T5S6R7Q8P9N0M".into(),
         trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
         span_id: "00f067aa0ba902b7".into(),
+        key_id: None,
     }
 }
 

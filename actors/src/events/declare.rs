@@ -112,12 +112,17 @@ impl LogValue for Option<&'static str> {
     }
 }
 
-/// The request ids are written as `req_id`, `trace_id` and `span_id` (the key is unused).
+/// The request ids are written as `req_id`, `trace_id`, `span_id` and, when the request
+/// authenticated with a key, `key_id` (the key is unused).
 impl LogValue for ReqIds {
     fn emit(&self, _: Key, s: &mut dyn Serializer) -> slog::Result {
         s.emit_str("req_id", &self.req_id)?;
         s.emit_str("trace_id", &self.trace_id)?;
-        s.emit_str("span_id", &self.span_id)
+        s.emit_str("span_id", &self.span_id)?;
+        match &self.key_id {
+            Some(id) => s.emit_str("key_id", id),
+            None => Ok(()),
+        }
     }
 }
 

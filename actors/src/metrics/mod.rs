@@ -393,6 +393,11 @@ impl Metrics {
         self.queue_wait.observe(seconds);
     }
 
+    /// The registry, for families owned outside this crate (the daemon's per-key limits).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Renders the text exposition.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

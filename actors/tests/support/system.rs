@@ -246,6 +246,7 @@ pub fn ids(req: &str) -> ReqIds {
         req_id: req.to_owned(),
         trace_id: format!("trace-{req}"),
         span_id: format!("span-{req}"),
+        key_id: None,
     }
 }
 
