@@ -14,4 +14,5 @@ pub mod shutdown;
 pub mod stdout_buffer;
 pub mod telemetry;
 pub mod trace_cmd;
+pub mod usage;
 pub mod wiring;

@@ -36,6 +36,8 @@ pub enum StartupError {
     BindFailed(String),
     TracingInitFailed(String),
     SignalSetupFailed(String),
+    /// The usage ledger's store could not be opened.
+    UsageLedgerFailed(String),
 }
 
 impl StartupError {
@@ -63,6 +65,10 @@ impl StartupError {
                 error_code: "signal_setup_failed",
                 exit: EXIT_FAILURE,
             },
+            StartupError::UsageLedgerFailed(_) => StartupCode {
+                error_code: "usage_ledger_failed",
+                exit: EXIT_FAILURE,
+            },
         }
     }
 
@@ -73,7 +79,8 @@ impl StartupError {
             | StartupError::MetricsInitFailed(e)
             | StartupError::BindFailed(e)
             | StartupError::TracingInitFailed(e)
-            | StartupError::SignalSetupFailed(e) => e,
+            | StartupError::SignalSetupFailed(e)
+            | StartupError::UsageLedgerFailed(e) => e,
         }
     }
 
@@ -137,6 +144,8 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
 
     let bus_addr = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start();
     let bus = BusHandle::new(bus_addr.clone());
+    let usage = crate::usage::start(&config, &metrics, &bus_addr, &bus)
+        .map_err(StartupError::UsageLedgerFailed)?;
     let collector = MetricsCollector::new(metrics).start();
     bus_addr.do_send(Subscribe {
         name: "metrics",
@@ -192,6 +201,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         metrics: handles,
         api: Arc::new(ApiSettings::from_config(&config, sample_ratio)),
         streams: streams.clone(),
+        usage: usage.ledger.clone(),
         cors_origin: (!config.server.cors_allow_origin.is_empty())
             .then(|| {
                 actix_web::http::header::HeaderValue::from_str(&config.server.cors_allow_origin)
@@ -253,6 +263,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         stop_grace: Duration::from_millis(config.workers.stop_grace_ms),
         exporter,
         export_timeout: Duration::from_millis(config.tracing.export_timeout_ms),
+        usage: usage.ledger.clone(),
     };
     // A second signal during the sequence ends it at once; the workers die with the daemon
     // (`PR_SET_PDEATHSIG`, and their owner tasks kill them when the runtime drops).
@@ -270,6 +281,10 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         uptime_ms: started.elapsed().as_millis() as u64,
     }));
     tokio::time::sleep(shutdown::LOG_SETTLE).await;
+    // Anything counted after the flush phase (the last lines) is written as the thread stops.
+    if let Some(ledger) = usage.ledger {
+        let _ = tokio::task::spawn_blocking(move || ledger.stop()).await;
+    }
     listeners.abort_all();
     actix_rt::System::current().stop();
     Ok(0)
@@ -288,6 +303,7 @@ mod tests {
             StartupError::BindFailed(String::new()),
             StartupError::TracingInitFailed(String::new()),
             StartupError::SignalSetupFailed(String::new()),
+            StartupError::UsageLedgerFailed(String::new()),
         ];
         let codes: std::collections::BTreeSet<_> =
             all.iter().map(|e| e.code().error_code).collect();

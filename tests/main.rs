@@ -39,3 +39,6 @@ mod shutdown;
 mod supervision;
 mod trace_cmd;
 mod tracing;
+mod usage_crash;
+mod usage_ledger;
+mod usage_postgres;

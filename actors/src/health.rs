@@ -170,7 +170,8 @@ impl HealthAggregator {
             | RuntimeEvent::PanicOccurred { .. }
             | RuntimeEvent::ContentCaptureEnabled
             | RuntimeEvent::BusEventsDropped { .. }
-            | RuntimeEvent::SpansDropped { .. } => false,
+            | RuntimeEvent::SpansDropped { .. }
+            | RuntimeEvent::UsageFlushFailed { .. } => false,
         }
     }
 

@@ -31,6 +31,8 @@ pub enum ApiError {
     /// The stream ended without completing (never `Completed` in practice: the mapping
     /// covers it only to stay exhaustive).
     Stream(StreamOutcome),
+    /// The usage ledger is disabled or could not be read.
+    UsageUnavailable,
 }
 
 /// Where an error sits: its status, OpenAI error type, code and log level.
@@ -115,6 +117,12 @@ impl ApiError {
                 INVALID,
                 "request_too_large",
                 Info,
+            ),
+            ApiError::UsageUnavailable => class(
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "usage_unavailable",
+                Error,
             ),
             ApiError::Rejected { reason, .. } => match reason {
                 RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
@@ -215,6 +223,7 @@ impl ApiError {
             ApiError::Unauthorized => "Incorrect or missing API key.".into(),
             ApiError::Forbidden => "Access to this endpoint is not allowed.".into(),
             ApiError::NotFound => "Not found.".into(),
+            ApiError::UsageUnavailable => "The usage ledger is not available.".into(),
             ApiError::ModelNotFound => "The requested model does not exist.".into(),
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body exceeds the limit of {limit} bytes.")

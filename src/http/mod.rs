@@ -15,3 +15,4 @@ pub mod probes;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod usage;

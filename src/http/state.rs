@@ -60,5 +60,7 @@ pub struct AppState {
     pub metrics: MetricsHandles,
     pub api: Arc<ApiSettings>,
     pub streams: StreamSettings,
+    /// The usage ledger, when enabled (`GET /v1/usage` reads it).
+    pub usage: Option<Arc<crate::usage::ledger::Ledger>>,
     pub cors_origin: Option<HeaderValue>,
 }

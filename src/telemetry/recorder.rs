@@ -267,7 +267,8 @@ impl actix::Handler<Published> for TraceRecorder {
                 | RuntimeEvent::PanicOccurred { .. }
                 | RuntimeEvent::ContentCaptureEnabled
                 | RuntimeEvent::BusEventsDropped { .. }
-                | RuntimeEvent::SpansDropped { .. } => {}
+                | RuntimeEvent::SpansDropped { .. }
+                | RuntimeEvent::UsageFlushFailed { .. } => {}
             },
             Event::Health(e) => match e {
                 HealthEvent::ReadinessChanged { .. } => {}

@@ -346,8 +346,8 @@ mod tests {
     fn names_are_the_variants_in_snake_case() {
         assert_eq!(snake_name!(WorkerRpcCompleted), "worker_rpc_completed");
         assert_eq!(snake_name!(Ready), "ready");
-        assert_eq!(CATALOGUE.len(), 39);
+        assert_eq!(CATALOGUE.len(), 40);
         assert_eq!(CATALOGUE[0], "daemon_started");
-        assert_eq!(CATALOGUE[38], "readiness_changed");
+        assert_eq!(CATALOGUE[39], "readiness_changed");
     }
 }

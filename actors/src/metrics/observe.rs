@@ -34,7 +34,9 @@ impl Metrics {
             | RuntimeEvent::PanicOccurred { .. }
             | RuntimeEvent::ContentCaptureEnabled
             | RuntimeEvent::BusEventsDropped { .. }
-            | RuntimeEvent::SpansDropped { .. } => {}
+            | RuntimeEvent::SpansDropped { .. }
+            // Counted by the ledger's own families (codexd_usage_ledger_flush_errors_total).
+            | RuntimeEvent::UsageFlushFailed { .. } => {}
         }
     }
 
