@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing, and writes their locations to
 # .cache/test-env (sourced by the Makefile): the pinned Codex CLI (npm, into .cache/codex),
-# the OpenAI Python SDK (a virtualenv in .cache/venv), Prometheus + promtool, iproute2's `ss`
-# and redis-server
+# the OpenAI Python SDK (a virtualenv in .cache/venv), Prometheus + promtool, iproute2's `ss`,
+# redis-server and PostgreSQL
 # (apt, as root).
 # Anything that cannot be installed is a hard error naming what is missing.
 set -euo pipefail
@@ -60,6 +60,28 @@ if ! command -v redis-server >/dev/null; then
 fi
 redis_server="$(command -v redis-server)"
 
+# PostgreSQL's server binaries (initdb, postgres) for the shared usage ledger tests: the
+# tests start their own server on loopback as an unprivileged user.
+find_pg_bin() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && echo "$d"
+    done | sort -V | tail -n 1
+}
+pg_bin="$(find_pg_bin)"
+if [ -z "$pg_bin" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "test-deps: installing postgresql (apt)" >&2
+        apt-get update -qq >>"$cache/apt.log" 2>&1 || die "apt-get update failed (see $cache/apt.log)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >>"$cache/apt.log" 2>&1 ||
+            die "apt-get install postgresql failed (see $cache/apt.log)"
+        # The package may start a cluster of its own; the tests run their own server.
+        (systemctl stop postgresql 2>/dev/null || service postgresql stop 2>/dev/null || true)
+        pg_bin="$(find_pg_bin)"
+    fi
+    [ -n "$pg_bin" ] || die "PostgreSQL's initdb and postgres are missing; install Debian's 'postgresql' package (needs root)"
+fi
+
 # The pinned Codex CLI.
 codex="$("$repo/scripts/install-codex.sh")" || die "installing the Codex CLI failed"
 [ -x "$codex" ] || die "the Codex CLI binary is missing at '$codex'"
@@ -79,5 +101,6 @@ export CODEXD_PYTHON=$venv/bin/python
 export CODEXD_PROMTOOL=$promtool
 export CODEXD_PROMETHEUS=$prometheus
 export CODEXD_REDIS_SERVER=$redis_server
+export CODEXD_PG_BIN=$pg_bin
 ENV
 echo "test-deps: ready ($cache/test-env)" >&2

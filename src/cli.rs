@@ -1,6 +1,6 @@
-//! The command line: `serve`, `check-config` and `demo-worker`, with the documented exit
-//! codes (0 clean, 64 bad configuration or arguments, 1 any other start-up failure), and
-//! `exit`, the one place the process exits.
+//! The command line: `serve`, `check-config`, `demo-worker`, `trace` and `usage`, with the
+//! documented exit codes (0 clean, 64 bad configuration or arguments, 1 any other start-up
+//! failure), and `exit`, the one place the process exits.
 
 use crate::config::{self, Config, ConfigError};
 use crate::startup::StartupError;
@@ -26,6 +26,9 @@ commands:
   demo-worker    run the deterministic demo worker on stdio
   trace <req-id> [--json] [LOGFILE...]
                  print one request's timeline from JSON log lines (stdin when no file)
+  usage [--key ID] [--model M] [--from DATE] [--to DATE] [--format table|json|csv]
+                 print the usage ledger (key x model x UTC day) from usage.path or
+                 usage.postgres_url
 ";
 
 enum Command {
@@ -33,6 +36,7 @@ enum Command {
     CheckConfig(Option<PathBuf>),
     DemoWorker,
     Trace(Vec<String>),
+    Usage(Vec<String>),
     Help,
     Version,
 }
@@ -59,6 +63,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         "check-config" => Ok(Command::CheckConfig(config_arg(rest)?)),
         "demo-worker" if rest.is_empty() => Ok(Command::DemoWorker),
         "trace" => Ok(Command::Trace(rest.to_vec())),
+        "usage" => Ok(Command::Usage(rest.to_vec())),
         "help" | "--help" | "-h" => Ok(Command::Help),
         "--version" | "version" => Ok(Command::Version),
         other => Err(format!("unknown command: {other}")),
@@ -89,6 +94,7 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         Command::DemoWorker => demo_worker(),
         Command::Trace(args) => crate::trace_cmd::run(&args),
+        Command::Usage(args) => crate::usage::cli::run(&args),
         Command::CheckConfig(path) => match load(&path) {
             Ok(c) => {
                 let text = toml::to_string_pretty(&c.redacted()).unwrap_or_default();

@@ -7,8 +7,8 @@ pub mod config;
 #[cfg(feature = "demo-worker")]
 pub use codexd_demo_worker as demo_worker;
 pub mod http;
-pub mod listen;
 pub mod limits;
+pub mod listen;
 pub mod logging;
 pub mod memory;
 pub mod nofile;
@@ -18,4 +18,5 @@ pub mod startup;
 pub mod stdout_buffer;
 pub mod telemetry;
 pub mod trace_cmd;
+pub mod usage;
 pub mod wiring;

@@ -73,6 +73,8 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
 
     let bus_addr = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start();
     let bus = BusHandle::new(bus_addr.clone());
+    let usage = crate::usage::start(&config, &metrics, &bus_addr, &bus)
+        .map_err(StartupError::UsageLedgerFailed)?;
     let collector = MetricsCollector::new(metrics).start();
     bus_addr.do_send(Subscribe {
         name: "metrics",
@@ -144,6 +146,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         metrics: handles,
         api: Arc::new(ApiSettings::from_config(&config, sample_ratio)),
         streams: streams.clone(),
+        usage: usage.ledger.clone(),
         cors_origin: (!config.server.cors_allow_origin.is_empty())
             .then(|| {
                 actix_web::http::header::HeaderValue::from_str(&config.server.cors_allow_origin)
@@ -206,6 +209,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         stop_grace: Duration::from_millis(config.workers.stop_grace_ms),
         exporter,
         export_timeout: Duration::from_millis(config.tracing.export_timeout_ms),
+        usage: usage.ledger.clone(),
     };
     // A second signal during the sequence ends it at once; the workers die with the daemon
     // (`PR_SET_PDEATHSIG`, and their owner tasks kill them when the runtime drops).
@@ -223,6 +227,10 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         uptime_ms: started.elapsed().as_millis() as u64,
     }));
     tokio::time::sleep(shutdown::LOG_SETTLE).await;
+    // Anything counted after the flush phase (the last lines) is written as the thread stops.
+    if let Some(ledger) = usage.ledger {
+        let _ = tokio::task::spawn_blocking(move || ledger.stop()).await;
+    }
     listeners.abort_all();
     actix_rt::System::current().stop();
     Ok(0)

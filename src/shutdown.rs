@@ -25,6 +25,8 @@ const RECORDER_SETTLE: Duration = Duration::from_millis(50);
 const STOP_SLACK: Duration = Duration::from_secs(2);
 /// The trace flush gets `tracing.export_timeout_ms` plus this.
 const FLUSH_SLACK: Duration = Duration::from_secs(1);
+/// How long the usage ledger gets to write its last batch.
+const LEDGER_FLUSH: Duration = Duration::from_secs(5);
 /// How long the bus gets to write its last lines (`daemon_stopped`) before the system stops.
 pub const LOG_SETTLE: Duration = Duration::from_millis(50);
 
@@ -40,6 +42,8 @@ pub struct Plan {
     pub stop_grace: Duration,
     pub exporter: Option<Arc<crate::telemetry::export::Exporter>>,
     pub export_timeout: Duration,
+    /// The usage ledger: its last batch is written in the flush phase.
+    pub usage: Option<Arc<crate::usage::ledger::Ledger>>,
 }
 
 /// Runs one phase; the future reports whether it timed out.
@@ -95,15 +99,22 @@ pub async fn run(plan: Plan) {
     .await;
     phase(bus, ShutdownPhase::FlushTelemetry, async {
         tokio::time::sleep(RECORDER_SETTLE).await;
-        match plan.exporter.clone() {
-            Some(e) => {
-                let timeout = plan.export_timeout + FLUSH_SLACK;
-                !tokio::task::spawn_blocking(move || e.flush(timeout))
-                    .await
-                    .unwrap_or(false)
-            }
+        let ledger_timed_out = match plan.usage.clone() {
+            Some(l) => !tokio::task::spawn_blocking(move || l.flush_blocking(LEDGER_FLUSH))
+                .await
+                .unwrap_or(false),
             None => false,
-        }
+        };
+        ledger_timed_out
+            | match plan.exporter.clone() {
+                Some(e) => {
+                    let timeout = plan.export_timeout + FLUSH_SLACK;
+                    !tokio::task::spawn_blocking(move || e.flush(timeout))
+                        .await
+                        .unwrap_or(false)
+                }
+                None => false,
+            }
     })
     .await;
 }

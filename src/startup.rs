@@ -28,6 +28,8 @@ pub enum StartupError {
     BindFailed(String),
     TracingInitFailed(String),
     SignalSetupFailed(String),
+    /// The usage ledger's store could not be opened.
+    UsageLedgerFailed(String),
 }
 
 impl StartupError {
@@ -58,6 +60,10 @@ impl StartupError {
                 error_code: "signal_setup_failed",
                 exit: EXIT_FAILURE,
             },
+            StartupError::UsageLedgerFailed(_) => StartupCode {
+                error_code: "usage_ledger_failed",
+                exit: EXIT_FAILURE,
+            },
         }
     }
 
@@ -68,7 +74,8 @@ impl StartupError {
             | StartupError::MetricsInitFailed(e)
             | StartupError::BindFailed(e)
             | StartupError::TracingInitFailed(e)
-            | StartupError::SignalSetupFailed(e) => e,
+            | StartupError::SignalSetupFailed(e)
+            | StartupError::UsageLedgerFailed(e) => e,
         }
     }
 
@@ -88,7 +95,7 @@ impl StartupError {
 
 impl StartupError {
     /// One of each variant (with an empty detail), for docs and tests.
-    pub fn every() -> [StartupError; 6] {
+    pub fn every() -> [StartupError; 7] {
         [
             StartupError::InvalidConfig(String::new()),
             StartupError::WorkerBinaryMissing(String::new()),
@@ -96,6 +103,7 @@ impl StartupError {
             StartupError::BindFailed(String::new()),
             StartupError::TracingInitFailed(String::new()),
             StartupError::SignalSetupFailed(String::new()),
+            StartupError::UsageLedgerFailed(String::new()),
         ]
     }
 }

@@ -209,3 +209,131 @@ fn a_canary_stays_out_of_failing_requests_too() {
     assert_eq!(d.terminate().code(), Some(0));
     assert_no_canary_in_logs(&d, &c);
 }
+
+/// `sha256sum` of `s` (hex), through the system tool.
+fn sha256_hex(s: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
+
+#[test]
+fn a_key_secret_canary_never_reaches_logs_spans_metrics_health_or_check_config() {
+    use crate::support::mock_provider::{MockProvider, Reply};
+    let c = canary();
+    let (env_secret, file_secret, hashed_secret) = (
+        format!("sk-env-{c}"),
+        format!("sk-file-{c}"),
+        format!("sk-hash-{c}"),
+    );
+    let dir = crate::support::daemon::scratch_dir("canary-keys");
+    let file = dir.join("secret");
+    std::fs::write(&file, &file_secret).unwrap();
+    let digest = sha256_hex(&hashed_secret);
+    let receiver = MockProvider::start(Reply::default()).unwrap();
+    let config = Config::default()
+        .set("workers.count", "1")
+        .set("log.level", "\"trace\"")
+        .set("metrics.key_label", "true")
+        .set(
+            "tracing.endpoint",
+            &format!("\"http://{}\"", receiver.addr()),
+        )
+        .set(
+            "auth.keys",
+            &format!(
+                r#"[{{id = "canary-env", secret_env = "CODEXD_CANARY_KEY", admin = true}},
+                   {{id = "canary-file", secret_file = "{}"}},
+                   {{id = "canary-hash", secret_sha256 = "{digest}"}}]"#,
+                file.display()
+            ),
+        )
+        .daemon_env("CODEXD_CANARY_KEY", &env_secret);
+    let mut d = Daemon::start_ready(config.clone());
+    for secret in [&env_secret, &file_secret, &hashed_secret] {
+        let auth = format!("Bearer {secret}");
+        let body = json!({"model": "codex-demo", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let r = http::request(
+            d.addr,
+            "POST",
+            CHAT,
+            &[("Authorization", &auth)],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        // A near miss, and the digest itself, are refused.
+        let near = format!("Bearer {secret}x");
+        let r = http::request(d.addr, "POST", CHAT, &[("Authorization", &near)], b"{}");
+        assert_eq!(r.status, 401);
+        assert!(!r.text().contains(secret.as_str()));
+    }
+    let usage = http::request(
+        d.addr,
+        "GET",
+        "/v1/usage",
+        &[("Authorization", &format!("Bearer {env_secret}"))],
+        b"",
+    );
+    assert_eq!(usage.status, 200);
+    let spans = eventually(Duration::from_secs(10), "spans with key ids", || {
+        let s = crate::support::otlp::spans(&receiver);
+        (s.iter()
+            .filter(|x| x.attr("codexd.key.id").is_some())
+            .count()
+            >= 6)
+            .then_some(s)
+    });
+    let secrets = [
+        env_secret.as_str(),
+        file_secret.as_str(),
+        hashed_secret.as_str(),
+        digest.as_str(),
+    ];
+    for span in &spans {
+        let text = format!("{span:?}");
+        assert!(
+            secrets.iter().all(|s| !text.contains(s)),
+            "a span leaks a secret: {text}"
+        );
+    }
+    let metrics = d.metrics();
+    assert!(
+        metrics.contains("key=\"canary-hash\""),
+        "the key label is on"
+    );
+    let health = http::get(d.addr, "/healthz").text();
+    for s in secrets {
+        assert!(!metrics.contains(s) && !health.contains(s) && !usage.text().contains(s));
+    }
+    assert_eq!(d.terminate().code(), Some(0));
+    let logs = d.lines().join("\n") + &d.stderr();
+    assert!(logs.contains("\"key_id\":\"canary-file\""));
+    for s in secrets {
+        assert!(!logs.contains(s), "a log line leaks a key secret");
+    }
+    // check-config shows where the secrets live, never them (nor the digest).
+    let path = dir.join("c.toml");
+    std::fs::write(&path, config.text()).unwrap();
+    let out = std::process::Command::new(crate::support::daemon::BIN)
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env("CODEXD_CANARY_KEY", &env_secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("CODEXD_CANARY_KEY"));
+    for s in secrets {
+        assert!(
+            !printed.contains(s),
+            "check-config prints a key secret: {printed}"
+        );
+    }
+}

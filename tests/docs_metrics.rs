@@ -42,6 +42,7 @@ fn metrics_docs_match_a_live_scrape_both_ways() {
     let d = Daemon::start_ready(
         Config::default()
             .set("workers.count", "1")
+            .set("metrics.key_label", "true")
             .set("metrics.listen", "\"127.0.0.1:0\""),
     );
     // A little traffic so the lazily created families have series.

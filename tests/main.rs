@@ -47,3 +47,6 @@ mod supervision;
 mod thread_release;
 mod trace_cmd;
 mod tracing;
+mod usage_crash;
+mod usage_ledger;
+mod usage_postgres;

@@ -408,6 +408,7 @@ fn ops_dashboard_and_rule_expressions_evaluate_against_a_live_scrape() {
     let a = Daemon::start_ready(
         Config::default()
             .set("metrics.listen", "\"127.0.0.1:0\"")
+            .set("metrics.key_label", "true")
             .set("tracing.endpoint", &dead_url),
     );
     let b = Daemon::start_ready(

@@ -172,7 +172,8 @@ impl HealthAggregator {
             | RuntimeEvent::ContentCaptureEnabled
             | RuntimeEvent::DescriptorLimitSet { .. }
             | RuntimeEvent::BusEventsDropped { .. }
-            | RuntimeEvent::SpansDropped { .. } => false,
+            | RuntimeEvent::SpansDropped { .. }
+            | RuntimeEvent::UsageFlushFailed { .. } => false,
         }
     }
 

@@ -28,10 +28,27 @@ impl std::fmt::Display for ConfigError {
 
 const ENV_PREFIX: &str = "CODEXD__";
 
-/// Loads, merges and validates the configuration.
+/// Loads, merges and validates the configuration, and resolves every API key's secret.
 pub fn load(
     path: Option<&Path>,
     env: impl Iterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    load_with(path, env, true)
+}
+
+/// Loads and validates the configuration without reading any API key secret (for tools
+/// such as `codexd usage` that never authenticate a request).
+pub fn load_without_secrets(
+    path: Option<&Path>,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    load_with(path, env, false)
+}
+
+fn load_with(
+    path: Option<&Path>,
+    env: impl Iterator<Item = (String, String)>,
+    resolve_keys: bool,
 ) -> Result<Config, ConfigError> {
     let mut table = match path {
         Some(p) => {
@@ -60,7 +77,9 @@ pub fn load(
             ConfigError::new(if key == "." { "config".into() } else { key }, reason)
         })?;
     validate::validate(&config)?;
-    config.resolved_keys = std::sync::Arc::new(super::keys::resolve(&config, &env)?);
+    if resolve_keys {
+        config.resolved_keys = std::sync::Arc::new(super::keys::resolve(&config, &env)?);
+    }
     Ok(config)
 }
 

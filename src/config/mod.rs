@@ -11,7 +11,7 @@ pub use limits::{Limits, LimitsBackend, RedisFailure};
 
 pub use validate::backoff_policy;
 
-pub use load::{load, ConfigError};
+pub use load::{load, load_without_secrets, ConfigError};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,6 +31,7 @@ pub struct Config {
     pub health: Health,
     pub tracing: Tracing,
     pub limits: Limits,
+    pub usage: Usage,
     pub models: Vec<ModelEntry>,
     /// Every accepted API key, resolved and validated by [`load`] (never serialized).
     #[serde(skip)]
@@ -180,6 +181,30 @@ pub struct Tracing {
     pub export_timeout_ms: u64,
 }
 
+/// The usage ledger (`[usage]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Usage {
+    /// The embedded SQLite file; empty (with no `postgres_url`) disables the ledger.
+    pub path: String,
+    /// A PostgreSQL URL: the ledger is shared by every replica pointing at it.
+    pub postgres_url: String,
+    pub flush_interval_ms: u64,
+    /// Days kept, today included; 0 keeps everything.
+    pub retention_days: u32,
+}
+
+impl Default for Usage {
+    fn default() -> Self {
+        Self {
+            path: "codexd-usage.sqlite3".into(),
+            postgres_url: String::new(),
+            flush_interval_ms: 1_000,
+            retention_days: 400,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelEntry {
@@ -209,6 +234,7 @@ impl Default for Config {
             health: Health::default(),
             tracing: Tracing::default(),
             limits: Limits::default(),
+            usage: Usage::default(),
             models: vec![ModelEntry {
                 id: "gpt-5-codex".into(),
                 codex_model: "gpt-5-codex".into(),
@@ -394,6 +420,15 @@ impl Config {
             }
         }
         c.resolved_keys = std::sync::Arc::default();
+        // A PostgreSQL URL may carry a password: shown only when it has none.
+        let has_password = c
+            .usage
+            .postgres_url
+            .parse::<postgres::Config>()
+            .map_or(true, |p| p.get_password().is_some());
+        if has_password {
+            hide(&mut c.usage.postgres_url);
+        }
         c.workers.env.values_mut().for_each(hide);
         c
     }

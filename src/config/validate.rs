@@ -135,6 +135,7 @@ pub fn validate(c: &Config) -> Result<(), ConfigError> {
         "tracing.sample_ratio",
         "must be between 0.0 and 1.0",
     )?;
+    validate_usage(c)?;
     validate_models(c)?;
     validate_exposure(c)
 }
@@ -204,6 +205,22 @@ fn validate_exposure(c: &Config) -> Result<(), ConfigError> {
             "log.capture_content",
             "refused: content capture is only allowed with loopback listeners",
         )?;
+    }
+    Ok(())
+}
+
+fn validate_usage(c: &Config) -> Result<(), ConfigError> {
+    let u = &c.usage;
+    check(
+        (10..=60_000).contains(&u.flush_interval_ms),
+        "usage.flush_interval_ms",
+        "must be between 10 and 60000",
+    )?;
+    if !u.postgres_url.is_empty() {
+        // The parser's message never repeats the URL (it may hold a password).
+        u.postgres_url
+            .parse::<postgres::Config>()
+            .map_err(|e| ConfigError::new("usage.postgres_url", format!("invalid: {e}")))?;
     }
     Ok(())
 }

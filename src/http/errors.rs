@@ -39,6 +39,8 @@ pub enum ApiError {
     /// The stream ended without completing (never `Completed` in practice: the mapping
     /// covers it only to stay exhaustive).
     Stream(StreamOutcome),
+    /// The usage ledger is disabled or could not be read.
+    UsageUnavailable,
 }
 
 /// Where an error sits: its status, OpenAI error type, code and log level.
@@ -131,6 +133,12 @@ impl ApiError {
                 INVALID,
                 "request_timeout",
                 Info,
+            ),
+            ApiError::UsageUnavailable => class(
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "usage_unavailable",
+                Error,
             ),
             ApiError::Rejected { reason, .. } => match reason {
                 RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
@@ -249,6 +257,7 @@ impl ApiError {
             ApiError::Unauthorized => "Incorrect or missing API key.".into(),
             ApiError::Forbidden => "Access to this endpoint is not allowed.".into(),
             ApiError::NotFound => "Not found.".into(),
+            ApiError::UsageUnavailable => "The usage ledger is not available.".into(),
             ApiError::ModelNotFound => "The requested model does not exist.".into(),
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body exceeds the limit of {limit} bytes.")

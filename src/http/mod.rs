@@ -3,8 +3,8 @@
 
 pub mod access;
 pub mod auth;
-pub mod body;
 pub mod authed_key;
+pub mod body;
 pub mod completions;
 pub mod conn;
 pub mod cors;
@@ -18,3 +18,4 @@ pub mod probes;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod usage;

@@ -108,6 +108,8 @@ routes! {
     Responses => Post "/v1/responses", Generation, Api;
     Models => Get "/v1/models", Api, Api;
     Model => Get "/v1/models/{id}", Api, Api;
+    /// The usage ledger; an `admin = true` key only.
+    Usage => Get "/v1/usage", Api, Api;
     /// Probes: no auth, never counted as API traffic.
     Livez => Get "/livez", Operational, Any;
     Readyz => Get "/readyz", Operational, Any;
@@ -206,6 +208,7 @@ mod tests {
             (M::GET, "/v1/models/a/b", Route::Other),
             (M::HEAD, "/livez", Route::Other),
             (M::GET, "/metrics", Route::Metrics),
+            (M::GET, "/v1/usage", Route::Usage),
             (M::GET, "/nope", Route::Other),
         ] {
             assert_eq!(Route::of(&method, path), want, "{method} {path}");

@@ -8,7 +8,7 @@ use super::conn::ConnWatch;
 use super::peer::PeerSocket;
 use super::routes::{Listener, Route};
 use super::state::AppState;
-use super::{access, completions, cors, models, probes};
+use super::{access, completions, cors, models, probes, usage};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
@@ -30,6 +30,7 @@ fn handler(route: Route) -> Option<actix_web::Route> {
         Route::Responses => r.to(completions::responses),
         Route::Models => r.to(models::list),
         Route::Model => r.to(models::get),
+        Route::Usage => r.to(usage::get),
         Route::Livez => r.to(probes::livez),
         Route::Readyz => r.to(probes::readyz),
         Route::Healthz => r.to(probes::healthz),

@@ -69,6 +69,8 @@ pub struct AppState {
     pub metrics: MetricsHandles,
     pub api: Arc<ApiSettings>,
     pub streams: StreamSettings,
+    /// The usage ledger, when enabled (`GET /v1/usage` reads it).
+    pub usage: Option<Arc<crate::usage::ledger::Ledger>>,
     pub cors_origin: Option<HeaderValue>,
     /// The per-key limits engine.
     pub limiter: Arc<crate::limits::Limiter>,

@@ -268,7 +268,8 @@ impl actix::Handler<Published> for TraceRecorder {
                 | RuntimeEvent::ContentCaptureEnabled
                 | RuntimeEvent::DescriptorLimitSet { .. }
                 | RuntimeEvent::BusEventsDropped { .. }
-                | RuntimeEvent::SpansDropped { .. } => {}
+                | RuntimeEvent::SpansDropped { .. }
+                | RuntimeEvent::UsageFlushFailed { .. } => {}
             },
             Event::Health(e) => match e {
                 HealthEvent::ReadinessChanged { .. } => {}

@@ -49,6 +49,7 @@ reasoning_effort = "medium"
 "#;
 
 /// A config under construction: the base plus dotted-path overrides.
+#[derive(Clone)]
 pub struct Config {
     table: toml::Table,
     pub(crate) env: Vec<(String, String)>,
@@ -93,6 +94,13 @@ impl Config {
     pub fn daemon_env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
+    }
+
+    /// The value at `a.b.c`, if set.
+    pub fn get(&self, path: &str) -> Option<&toml::Value> {
+        let mut keys = path.split('.');
+        let first = keys.next()?;
+        keys.try_fold(self.table.get(first)?, |v, k| v.get(k))
     }
 
     pub fn text(&self) -> String {

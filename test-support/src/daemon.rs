@@ -26,6 +26,13 @@ impl Daemon {
     /// Starts the daemon and waits until its API listener is bound.
     pub fn start(config: Config) -> Daemon {
         let dir = scratch_dir("daemon");
+        // Each daemon gets its own usage ledger unless the test chose one.
+        let config = if config.get("usage.path").is_some() {
+            config
+        } else {
+            let ledger = dir.join("usage.sqlite3");
+            config.set("usage.path", &format!("{:?}", ledger.display().to_string()))
+        };
         let path = dir.join("codexd.toml");
         std::fs::write(&path, config.text()).expect("write config");
         let env: Vec<(&str, &str)> = config

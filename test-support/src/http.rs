@@ -151,10 +151,15 @@ pub struct Streaming {
 
 impl Streaming {
     pub fn open(addr: SocketAddr, path: &str, body: &Value) -> Streaming {
+        Streaming::open_as(addr, path, crate::config::KEY, body)
+    }
+
+    /// Opens a streaming request authenticated with `key`.
+    pub fn open_as(addr: SocketAddr, path: &str, key: &str, body: &Value) -> Streaming {
         let mut sock = TcpStream::connect(addr).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
-        let auth = format!("Bearer {}", crate::config::KEY);
+        let auth = format!("Bearer {key}");
         write_request(
             &mut sock,
             "POST",

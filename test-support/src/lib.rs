@@ -23,6 +23,7 @@ pub mod metrics_text;
 pub mod mock_provider;
 pub mod otlp;
 pub mod paths;
+pub mod postgres;
 pub mod prometheus;
 pub mod quantile;
 pub mod redis;

@@ -144,6 +144,12 @@ pub(super) fn sample_events() -> Vec<Event> {
             dropped: 1,
             reason: "queue_full",
         }),
+        Event::Runtime(R::UsageFlushFailed {
+            backend: "sqlite",
+            rows: 3,
+            failures: 1,
+            error: "sqlite: disk I/O error".into(),
+        }),
         Event::Http(HttpEvent::RequestReceived {
             ids: ids(),
             method: Method::Post.label(),

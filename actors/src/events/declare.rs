@@ -349,6 +349,10 @@ mod tests {
         assert_eq!(CATALOGUE.first(), Some(&"daemon_started"));
         assert_eq!(CATALOGUE.last(), Some(&"readiness_changed"));
         let distinct: std::collections::BTreeSet<_> = CATALOGUE.iter().collect();
-        assert_eq!(distinct.len(), CATALOGUE.len(), "an event name is declared twice");
+        assert_eq!(
+            distinct.len(),
+            CATALOGUE.len(),
+            "an event name is declared twice"
+        );
     }
 }

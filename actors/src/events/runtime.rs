@@ -40,5 +40,9 @@ events! {
             => Warning, Runtime, "bus events dropped";
         SpansDropped { dropped: u64, reason: &'static str => "error_code" }
             => Warning, Tracing, "spans dropped";
+        /// The usage ledger could not write a batch (kept and retried); at most once a
+        /// minute while the ledger keeps failing.
+        UsageFlushFailed { backend: &'static str, rows: u64, failures: u64, error: String }
+            => Warning, Runtime, "usage flush failed", error_code = "usage_flush_failed";
     }
 }

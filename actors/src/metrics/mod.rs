@@ -398,6 +398,11 @@ impl Metrics {
         &self.registry
     }
 
+    /// Registers a family owned elsewhere (the usage ledger's) with this registry.
+    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
+        self.registry.register(c)
+    }
+
     /// Renders the text exposition.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

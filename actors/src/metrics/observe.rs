@@ -35,7 +35,9 @@ impl Metrics {
             | RuntimeEvent::ContentCaptureEnabled
             | RuntimeEvent::DescriptorLimitSet { .. }
             | RuntimeEvent::BusEventsDropped { .. }
-            | RuntimeEvent::SpansDropped { .. } => {}
+            | RuntimeEvent::SpansDropped { .. }
+            // Counted by the ledger's own families (codexd_usage_ledger_flush_errors_total).
+            | RuntimeEvent::UsageFlushFailed { .. } => {}
         }
     }
 

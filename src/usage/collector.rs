@@ -1,0 +1,106 @@
+//! The ledger's bus subscriber (required: it sees every event). Each generation request's
+//! `request_completed` adds a request (and an error when it was rejected or failed) to its
+//! key × model × UTC day row; each `stream_ended` adds the worker's token usage, whether or
+//! not the client asked for usage. It only touches memory: the ledger thread writes.
+
+use super::metrics::{KeyMetrics, TOKEN_TYPES};
+use super::pending::Pending;
+use super::store::{Counts, RowKey};
+use actix::prelude::*;
+use codexd_actors::bus::Published;
+use codexd_actors::events::{Event, HttpEvent, StreamEvent};
+use codexd_actors::labels::RequestOutcome;
+use codexd_actors::turn::ReqIds;
+use prometheus::Gauge;
+use std::sync::Arc;
+
+pub struct UsageCollector {
+    pending: Arc<Pending>,
+    keys: Option<KeyMetrics>,
+    lag: Option<Gauge>,
+}
+
+impl UsageCollector {
+    /// `lag` is refreshed on every counted event, so the gauge grows even if the ledger
+    /// thread stalls.
+    pub fn new(pending: Arc<Pending>, keys: Option<KeyMetrics>, lag: Option<Gauge>) -> Self {
+        Self { pending, keys, lag }
+    }
+
+    fn key_of(ids: &ReqIds) -> String {
+        ids.key_id.as_deref().unwrap_or("").to_owned()
+    }
+
+    fn add(&self, key: String, model: &str, at: std::time::SystemTime, counts: Counts) {
+        self.pending.add(
+            RowKey {
+                key,
+                model: model.to_owned(),
+                day: super::day::utc_day(at),
+            },
+            &counts,
+        );
+        if let Some(g) = &self.lag {
+            g.set(self.pending.lag_seconds());
+        }
+    }
+
+    fn key_metrics<'a>(&'a self, ids: &'a ReqIds) -> Option<(&'a KeyMetrics, &'a str)> {
+        let keys = self.keys.as_ref()?;
+        let id = ids.key_id.as_deref().filter(|id| keys.knows(id))?;
+        Some((keys, id))
+    }
+}
+
+impl Actor for UsageCollector {
+    type Context = Context<Self>;
+}
+
+impl Handler<Published> for UsageCollector {
+    type Result = ();
+
+    fn handle(&mut self, msg: Published, _: &mut Self::Context) {
+        let at = msg.0.at;
+        match &msg.0.event {
+            Event::Http(HttpEvent::RequestCompleted(s)) if s.route.runs_turns() => {
+                let failed = matches!(s.outcome, RequestOutcome::Rejected | RequestOutcome::Failed);
+                let counts = Counts {
+                    requests: 1,
+                    errors: u64::from(failed),
+                    ..Counts::default()
+                };
+                let model = s.model.as_deref().unwrap_or("other");
+                self.add(Self::key_of(&s.ids), model, at, counts);
+                if let Some((keys, id)) = self.key_metrics(&s.ids) {
+                    keys.requests.with_label_values(&[id]).inc();
+                }
+            }
+            Event::Stream(StreamEvent::StreamEnded(s)) => {
+                let u = s.usage;
+                let counts = Counts {
+                    input_tokens: u.input,
+                    cached_input_tokens: u.cached_input,
+                    output_tokens: u.output,
+                    reasoning_tokens: u.reasoning,
+                    ..Counts::default()
+                };
+                if counts != Counts::default() {
+                    self.add(Self::key_of(&s.ids), &s.model, at, counts);
+                }
+                if let Some((keys, id)) = self.key_metrics(&s.ids) {
+                    for (t, n) in
+                        TOKEN_TYPES
+                            .iter()
+                            .zip([u.input, u.output, u.cached_input, u.reasoning])
+                    {
+                        if n > 0 {
+                            keys.tokens.with_label_values(&[id, t]).inc_by(n);
+                        }
+                    }
+                }
+            }
+            // Everything else carries no usage.
+            _ => {}
+        }
+    }
+}
