@@ -53,7 +53,15 @@ impl Daemon {
             .log_to_file(&log)
             .env("CODEXD__SERVER__LISTEN", "127.0.0.1:0")
             .env("CODEXD__LOG__LEVEL", spec.log_level);
-        if !matches!(spec.log_level, "info" | "debug") {
+        // `--env CODEXD__LOG__LEVEL=...` overrides the spec's level (e.g. a soak at `warn`).
+        let level = EXTRA_ENV
+            .get()
+            .into_iter()
+            .flatten()
+            .rev()
+            .find(|(k, _)| k == "CODEXD__LOG__LEVEL")
+            .map_or(spec.log_level, |(_, v)| v.as_str());
+        if !matches!(level, "info" | "debug") {
             // `listener_bound` is an info line: read the port from the socket instead.
             launch = launch.addr_from_proc();
         }
