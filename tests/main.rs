@@ -13,6 +13,7 @@ mod api_errors;
 mod api_sdk;
 mod api_stream_faults;
 mod api_streaming;
+mod api_tools;
 mod auth_keys;
 mod canary;
 mod chaos;

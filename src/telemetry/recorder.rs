@@ -287,7 +287,9 @@ impl TraceRecorder {
                     self.server_span(r, end)
                 }
             }
+            HttpEvent::FollowupServed { .. } => {}
             HttpEvent::RequestReceived { .. }
+            | HttpEvent::HostedToolsIgnored { .. }
             | HttpEvent::AdmissionRejected { .. }
             | HttpEvent::RequestHeadRejected => {}
         }
@@ -356,7 +358,11 @@ impl TraceRecorder {
             | WorkerEvent::ServerRequestAnswered { .. }
             | WorkerEvent::LeaseGranted { .. }
             | WorkerEvent::LeaseReleased { .. }
-            | WorkerEvent::WorkerStopped { .. } => {}
+            | WorkerEvent::WorkerStopped { .. }
+            | WorkerEvent::ToolCallReceived { .. }
+            | WorkerEvent::TurnParked { .. }
+            | WorkerEvent::ParkedTurnContinued { .. }
+            | WorkerEvent::ParkedTurnDiscarded { .. } => {}
         }
     }
 }
