@@ -16,6 +16,7 @@ mod api_streaming;
 mod api_tools;
 mod auth_keys;
 mod canary;
+mod canary_tools;
 mod chaos;
 mod cli_config;
 mod docs;
