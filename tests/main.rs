@@ -18,6 +18,7 @@ mod auth_keys;
 mod canary;
 mod canary_tools;
 mod chaos;
+mod codex_tool_schema;
 mod cli_config;
 mod docs;
 mod docs_api;
