@@ -117,9 +117,29 @@ fn a_canary_in_tool_arguments_and_outputs_never_reaches_logs_metrics_health_or_s
         "spans of the tool requests",
         || {
             let s = crate::support::otlp::spans(&receiver);
-            (s.len() >= 8).then_some(s)
+            (s.iter().filter(|x| x.name == "tool followup").count() >= 4).then_some(s)
         },
     );
+    // Each continued follow-up's span links to the server span of the request that parked it.
+    let continued: Vec<_> = spans
+        .iter()
+        .filter(|s| {
+            s.name == "tool followup"
+                && s.attr("codexd.tool.followup_path").as_deref() == Some("continue")
+        })
+        .collect();
+    assert_eq!(continued.len(), 3, "{spans:?}");
+    for f in &continued {
+        assert_eq!(f.links.len(), 1);
+        let (t, s) = &f.links[0];
+        assert_ne!(t, &f.trace_id);
+        assert!(
+            spans
+                .iter()
+                .any(|x| &x.trace_id == t && &x.span_id == s && x.name.starts_with("POST ")),
+            "{f:?}"
+        );
+    }
     for span in &spans {
         let text = format!("{span:?}");
         assert!(!text.contains(&c), "a span leaks the tool canary: {text}");

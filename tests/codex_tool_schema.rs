@@ -60,11 +60,19 @@ fn the_pinned_codex_tool_types_match_the_committed_copy() {
     let bin = codex_env::codex_bin().expect("CODEXD_CODEX_BIN: `source .cache/test-env`");
     let out = scratch_dir("codex-tool-schema");
     let status = Command::new(&bin)
-        .args(["app-server", "generate-json-schema", "--experimental", "--out"])
+        .args([
+            "app-server",
+            "generate-json-schema",
+            "--experimental",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .expect("run codex generate-json-schema");
-    assert!(status.status.success(), "generate-json-schema failed: {status:?}");
+    assert!(
+        status.status.success(),
+        "generate-json-schema failed: {status:?}"
+    );
     let got = extract(&out);
     let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
     if std::env::var_os("CODEXD_UPDATE_TOOL_SCHEMA").is_some() {

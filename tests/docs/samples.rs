@@ -164,8 +164,10 @@ pub(super) fn sample_events() -> Vec<Event> {
         Event::Http(HttpEvent::RequestHeadRejected),
         Event::Http(HttpEvent::FollowupServed {
             ids: ids(),
+            sampled: false,
             path: codexd_actors::tools::FollowupPath::Replay,
             reason: "not_parked",
+            link: None,
         }),
         Event::Http(HttpEvent::HostedToolsIgnored {
             ids: ids(),

@@ -48,7 +48,14 @@ events! {
         RequestHeadRejected => Info, Http, "request head rejected";
         /// A request brought client tool outputs; `replay_reason` is a replay reason's name
         /// or `none` (continue path).
-        FollowupServed { ids: ReqIds, path: FollowupPath => "followup_path", reason: &'static str => "replay_reason" }
+        FollowupServed {
+            ids: ReqIds,
+            sampled: bool => _,
+            path: FollowupPath => "followup_path",
+            reason: &'static str => "replay_reason",
+            /// `(trace_id, span_id)` of the request that parked the continued turn (a span link).
+            link: Option<(String, String)> => _,
+        }
             => Info, Http, "tool followup served";
         /// Hosted tool entries dropped from a request (`tools.hosted_tools = "ignore"`).
         HostedToolsIgnored { ids: ReqIds, count: u64 => "hosted_tools" }

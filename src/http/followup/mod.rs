@@ -179,11 +179,19 @@ async fn pinned(state: &AppState, t: &ParkedTurn, ids: &ReqIds) -> Option<Lease>
     rx.await.ok()?.ok()
 }
 
-fn served(state: &AppState, ids: &ReqIds, path: FollowupPath, reason: Option<ReplayReason>) {
+fn served(
+    state: &AppState,
+    facts: &super::access::RequestFacts,
+    path: FollowupPath,
+    reason: Option<ReplayReason>,
+    link: Option<(String, String)>,
+) {
     state.bus.publish(Event::Http(HttpEvent::FollowupServed {
-        ids: ids.clone(),
+        ids: facts.ids.clone(),
+        sampled: facts.sampled,
         path,
         reason: reason.map_or("none", ReplayReason::as_str),
+        link,
     }));
 }
 
@@ -203,7 +211,7 @@ pub async fn lease(
                     parked: t.at,
                     outputs: p.outputs,
                 });
-                served(state, ids, FollowupPath::Continue, None);
+                served(state, facts, FollowupPath::Continue, None, t.trace_link);
                 return Ok(Some(lease));
             }
             state.supervisor.do_send(DiscardParkedTurn {
@@ -213,7 +221,7 @@ pub async fn lease(
             p.reason = ReplayReason::WorkerGone;
         }
         plan.turn.followup = Some(Followup::Replay { items: p.items });
-        served(state, ids, FollowupPath::Replay, Some(p.reason));
+        served(state, facts, FollowupPath::Replay, Some(p.reason), None);
     }
     acquire(state, facts, peer).await
 }
