@@ -107,6 +107,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
             hard: l.hard,
         }));
     }
+    let parked = supervisor_settings.connection.tools.parked.clone();
     let supervisor = WorkerSupervisor::new(supervisor_settings, bus.clone()).start();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let (trace_settings, sample_ratio) = telemetry::resolve(&config.tracing, &env);
@@ -154,6 +155,9 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
             })
             .flatten(),
         limiter,
+        tools: Arc::new(crate::http::followup::ToolState::from_config(
+            &config, parked,
+        )),
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;

@@ -5,7 +5,7 @@ use crate::config::{ApprovalAnswer, Config};
 use crate::logging::VERSION;
 use codexd_actors::health::HealthSettings;
 use codexd_actors::metrics::{MetricsHandles, MetricsSettings};
-use codexd_actors::worker::connection::ConnectionSettings;
+use codexd_actors::worker::connection::{ConnectionSettings, ToolSettings};
 use codexd_actors::worker::process::SpawnSpec;
 use codexd_actors::worker::SupervisorSettings;
 use std::path::{Path, PathBuf};
@@ -70,6 +70,7 @@ pub fn supervisor_settings(
 ) -> Result<SupervisorSettings, crate::config::ConfigError> {
     let w = &c.workers;
     let ms = Duration::from_millis;
+    let parked = Arc::new(codexd_actors::parked::ParkedTurns::default());
     Ok(SupervisorSettings {
         count: w.count as usize,
         launch: Arc::new(SpawnSpec {
@@ -96,6 +97,11 @@ pub fn supervisor_settings(
             sandbox: c.codex.sandbox.clone(),
             cwd: (!w.cwd.is_empty()).then(|| w.cwd.clone()),
             unknown_notifications: Some(handles.unknown_notifications.clone()),
+            tools: ToolSettings {
+                parked: parked.clone(),
+                park_ttl: ms(c.tools.parked_ttl_ms),
+                max_parked: c.tools.max_parked_per_worker as usize,
+            },
         }),
         queue_depth: Some(handles.queue_depth.clone()),
     })

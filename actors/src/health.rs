@@ -132,7 +132,9 @@ impl HealthAggregator {
                 HttpEvent::RequestReceived { .. }
                 | HttpEvent::RequestCompleted(_)
                 | HttpEvent::AdmissionRejected { .. }
-                | HttpEvent::RequestHeadRejected => false,
+                | HttpEvent::RequestHeadRejected
+                | HttpEvent::FollowupServed { .. }
+                | HttpEvent::HostedToolsIgnored { .. } => false,
             },
             Event::Stream(e) => match e {
                 StreamEvent::StreamStarted { .. }
@@ -238,6 +240,10 @@ impl HealthAggregator {
             // Not shown by /healthz: the state changes that follow them are (a refused
             // transition leaves the slot where it was).
             WorkerEvent::WorkerSpawnFailed { .. }
+            | WorkerEvent::ToolCallReceived { .. }
+            | WorkerEvent::TurnParked { .. }
+            | WorkerEvent::ParkedTurnContinued { .. }
+            | WorkerEvent::ParkedTurnDiscarded { .. }
             | WorkerEvent::SlotTransitionRefused { .. }
             | WorkerEvent::WorkerReady { .. }
             | WorkerEvent::WorkerUnresponsive { .. }

@@ -33,7 +33,9 @@ pub mod label_enum;
 pub mod labels;
 pub mod metrics;
 pub mod outcome;
+pub mod parked;
 pub mod stream;
+pub mod tools;
 pub mod turn;
 pub mod worker;
 

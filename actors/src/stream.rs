@@ -353,6 +353,14 @@ impl Handler<TurnUpdate> for UpstreamStream {
             TurnUpdate::Completed(status) => self.on_completed(status, ctx),
             TurnUpdate::Refused => self.end(StreamOutcome::worker_error(None), ctx),
             TurnUpdate::WorkerLost => self.end(StreamOutcome::WorkerLost, ctx),
+            TurnUpdate::ToolCall(call) => {
+                self.on_delta(DeltaKind::Tool, String::new(), ctx);
+                if matches!(self.phase, Phase::Running { .. }) {
+                    let _ = self.out.send(StreamOutput::ToolCall(call));
+                }
+            }
+            // The turn waits for the tool outputs on its worker: this request is complete.
+            TurnUpdate::Parked => self.end(StreamOutcome::Completed, ctx),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct TurnRequest {
     pub input: String,
     pub stream: bool,
     pub accepted_at: Instant,
+    /// Client tools and the follow-up this request brings (empty for a plain turn).
+    pub tools: crate::tools::ToolTurn,
 }
 
 /// Token usage as reported by the worker.
@@ -89,6 +91,11 @@ pub enum TurnUpdate {
     Refused,
     /// The worker process went away with the turn in flight.
     WorkerLost,
+    /// The model called a client tool.
+    ToolCall(crate::tools::ToolCall),
+    /// The model's response is complete and every call it made has arrived: the turn now
+    /// waits (parked) for the outputs, and this request is done.
+    Parked,
 }
 
 /// What an upstream stream hands to its consumer, in order.
@@ -98,6 +105,8 @@ pub enum StreamOutput {
     Text(String),
     /// A comment line to keep idle connections alive.
     Keepalive,
+    /// A call to a client tool (before `Ended(Completed)`: the answer ends with tool calls).
+    ToolCall(crate::tools::ToolCall),
     /// Final usage, sent just before `Ended(Completed)`.
     Usage(TokenUsage),
     /// The stream ended, once, last: `Completed`, or the failure to report. A client that

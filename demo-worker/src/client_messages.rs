@@ -45,6 +45,12 @@ pub struct Params<'a> {
     pub approval_policy: Option<Value>,
     #[serde(default, borrow)]
     pub sandbox: Option<Str<'a>>,
+    /// `thread/start.dynamicTools` (client tools).
+    #[serde(default)]
+    pub dynamic_tools: Option<Value>,
+    /// `thread/inject_items.items`.
+    #[serde(default)]
+    pub items: Option<Value>,
 }
 
 /// A string borrowed from the line unless it contains escapes (a bare `Option<Cow>` always copies).

@@ -9,7 +9,7 @@ use crate::client_messages::{invalid_request, Incoming, Minimal, Params};
 use crate::handshake::{initialize, AccountReadResult};
 use crate::jsonrpc::INVALID_REQUEST;
 use crate::session::Session;
-use crate::{server_requests, thread_requests, turn_requests};
+use crate::{client_tools, server_requests, thread_requests, turn_requests};
 
 /// Handles one line from stdin. Lines that are not a JSON object are ignored, like Codex does.
 pub fn dispatch(ctx: &Rc<Session>, line: &[u8]) {
@@ -30,7 +30,9 @@ pub fn dispatch(ctx: &Rc<Session>, line: &[u8]) {
     match (message.id, message.method) {
         (Some(id), Some(method)) => request(ctx, &id, &method, message.params),
         (Some(id), None) => {
-            server_requests::resolve(ctx, &id, message.result, message.error.is_some())
+            if !client_tools::resolve(ctx, &id, message.result.as_ref()) {
+                server_requests::resolve(ctx, &id, message.result, message.error.is_some())
+            }
         }
         // Notifications (`initialized`, …) get no reply.
         (None, _) => {}
@@ -51,6 +53,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
             | "thread/loaded/list"
             | "turn/start"
             | "turn/interrupt"
+            | "thread/inject_items"
     );
     if !known {
         let message = format!("Invalid request: unknown variant `{method}`");
@@ -67,6 +70,13 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
         "thread/unsubscribe" => thread_requests::unsubscribe(ctx, id, params),
         "thread/loaded/list" => thread_requests::loaded_list(ctx, id),
         "turn/start" => turn_requests::start(ctx, id, params),
+        "thread/inject_items" => {
+            let thread = params
+                .thread_id
+                .as_deref()
+                .and_then(|t| crate::ids::parse_tagged(t, crate::ids::THREAD));
+            client_tools::inject(ctx, id, thread, params.items.as_ref())
+        }
         _ => turn_requests::interrupt(ctx, id, params),
     }
 }

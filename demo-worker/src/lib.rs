@@ -14,6 +14,7 @@
 //! run with its code, as if the process had died at that line; it never ends the process itself.
 
 mod client_messages;
+mod client_tools;
 mod clock;
 mod config;
 mod dispatch;

@@ -71,6 +71,10 @@ pub struct Session {
     pub turns: RefCell<HashMap<u64, ActiveTurn>>,
     /// Server→client requests awaiting the client's response, by request id.
     pub pending: RefCell<HashMap<u64, oneshot::Sender<Answer>>>,
+    /// Client tools and injected history per thread (`client_tools.rs`).
+    pub tool_threads: RefCell<crate::client_tools::ToolThreads>,
+    /// `item/tool/call` requests awaiting the client's result, by request id.
+    pub tool_pending: RefCell<HashMap<u64, oneshot::Sender<serde_json::Value>>>,
     pub completed_turns: Cell<u64>,
     /// The line `OVERSIZED_LINE_BYTES` writes, built once.
     pub oversized_line: Option<Vec<u8>>,
@@ -105,6 +109,8 @@ impl Session {
             threads: RefCell::new(HashMap::new()),
             turns: RefCell::new(HashMap::new()),
             pending: RefCell::new(HashMap::new()),
+            tool_threads: RefCell::new(HashMap::new()),
+            tool_pending: RefCell::new(HashMap::new()),
             completed_turns: Cell::new(0),
             oversized_line,
             stderr_flood,

@@ -44,6 +44,7 @@ pub fn start(ctx: &Session, id: &Value, params: Params<'_>) {
 
     let number = ctx.new_thread();
     ctx.threads.borrow_mut().insert(number, Default::default());
+    crate::client_tools::declare(ctx, number, params.dynamic_tools.as_ref());
     let model = params.model.as_deref().unwrap_or("codexd-demo-model");
     let now = now_secs();
     let client_name = ctx.client_name.borrow();
@@ -113,7 +114,11 @@ pub fn unsubscribe(ctx: &Session, id: &Value, params: Params<'_>) {
     };
     let removed = {
         let mut threads = ctx.threads.borrow_mut();
-        let removed = parse_tagged(&thread_id, THREAD).and_then(|n| threads.remove(&n));
+        let number = parse_tagged(&thread_id, THREAD);
+        if let Some(n) = number {
+            crate::client_tools::forget(ctx, n);
+        }
+        let removed = number.and_then(|n| threads.remove(&n));
         // Give a burst's memory back once it is over.
         if threads.capacity() > 64 && threads.len() < threads.capacity() / 4 {
             threads.shrink_to_fit();

@@ -27,6 +27,10 @@ pub async fn run(ctx: Rc<Session>, spec: TurnSpec) {
     if let Some(flood) = &ctx.stderr_flood {
         ctx.stderr.write(flood.as_bytes());
     }
+    // A thread with client tools follows the tool rule when it applies.
+    if crate::client_tools::run(&ctx, &spec).await {
+        return;
+    }
     let reply = match config.approval {
         Some(kind) => {
             let word = server_requests::ask(&ctx, kind, spec.at.thread, spec.at.turn).await;

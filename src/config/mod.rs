@@ -4,10 +4,12 @@
 mod keys;
 mod limits;
 mod load;
+mod tools;
 mod validate;
 
 pub use keys::{valid_key_id, ApiKey, KeyEntry, KeyLimits, Secret, LEGACY_KEY_ID};
 pub use limits::{Limits, LimitsBackend, RedisFailure};
+pub use tools::{HostedTools, Tools};
 
 pub use validate::backoff_policy;
 
@@ -32,6 +34,7 @@ pub struct Config {
     pub tracing: Tracing,
     pub limits: Limits,
     pub usage: Usage,
+    pub tools: Tools,
     pub models: Vec<ModelEntry>,
     /// Every accepted API key, resolved and validated by [`load`] (never serialized).
     #[serde(skip)]
@@ -235,6 +238,7 @@ impl Default for Config {
             tracing: Tracing::default(),
             limits: Limits::default(),
             usage: Usage::default(),
+            tools: Tools::default(),
             models: vec![ModelEntry {
                 id: "gpt-5-codex".into(),
                 codex_model: "gpt-5-codex".into(),

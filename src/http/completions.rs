@@ -80,7 +80,7 @@ fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiEr
 
 /// A lease, or `None` when the client hung up while its request waited for one: it leaves
 /// the admission queue at once (`LeaveQueue`), and the request ends as a client abort.
-async fn acquire(
+pub(super) async fn acquire(
     state: &AppState,
     facts: &RequestFacts,
     peer: Option<&PeerSocket>,
@@ -132,9 +132,11 @@ async fn run(
         .ok_or(ApiError::ModelNotFound)?
         .clone();
     facts.set_model(&model.id, parsed.stream);
+    let mut plan = super::followup::plan(kind, &value, state, &facts.ids)?;
     // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
     let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
-    let Some(lease) = acquire(state, facts, peer.as_deref()).await? else {
+    let Some(lease) = super::followup::lease(&mut plan, state, facts, peer.as_deref()).await?
+    else {
         return Ok(client_gone(facts));
     };
     let route = match kind {
@@ -171,6 +173,7 @@ async fn run(
         input: parsed.input.clone(),
         stream: parsed.stream,
         accepted_at,
+        tools: plan.turn.clone(),
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let timing = Arc::new(UpstreamTiming::default());
@@ -189,10 +192,21 @@ async fn run(
         timing,
     )
     .start();
+    let memo = super::followup::Memo::new(kind, state, plan.history);
     if parsed.stream {
-        stream(kind, rx, &parsed, &model.id, state, facts.clone(), peer).await
+        stream(
+            kind,
+            rx,
+            &parsed,
+            &model.id,
+            state,
+            facts.clone(),
+            peer,
+            memo,
+        )
+        .await
     } else {
-        unary(kind, rx, &model.id, facts, peer.as_deref()).await
+        unary(kind, rx, &model.id, facts, peer.as_deref(), memo).await
     }
 }
 
@@ -212,8 +226,10 @@ async fn unary(
     model: &str,
     facts: &RequestFacts,
     peer: Option<&PeerSocket>,
+    mut memo: Option<super::followup::Memo>,
 ) -> Result<HttpResponse, ApiError> {
     let mut text = String::new();
+    let mut calls = Vec::new();
     let mut usage = TokenUsage::default();
     let hung_up = peer::hang_up(peer);
     tokio::pin!(hung_up);
@@ -224,6 +240,7 @@ async fn unary(
         };
         match item {
             Some(StreamOutput::Text(t)) => text.push_str(&t),
+            Some(StreamOutput::ToolCall(c)) => calls.push(c),
             Some(StreamOutput::Usage(u)) => usage = u,
             Some(StreamOutput::Keepalive) => {}
             Some(StreamOutput::Ended(StreamOutcome::Completed)) => break,
@@ -233,21 +250,33 @@ async fn unary(
     }
     let created = clock::unix_seconds();
     let body = match kind {
-        ApiKind::Chat => chat::body(
-            &format!("chatcmpl-{}", ids::hex(12)),
-            created,
-            model,
-            &text,
-            &usage,
-        ),
-        ApiKind::Responses => responses::body(
-            &format!("resp_{}", ids::hex(24)),
-            &format!("msg_{}", ids::hex(24)),
-            created,
-            model,
-            &text,
-            &usage,
-        ),
+        ApiKind::Chat => {
+            let mut body = chat::body(
+                &format!("chatcmpl-{}", ids::hex(12)),
+                created,
+                model,
+                &text,
+                &usage,
+            );
+            chat::tool_calls::attach(&mut body, &calls);
+            body
+        }
+        ApiKind::Responses => {
+            let id = format!("resp_{}", ids::hex(24));
+            let mut body = responses::body(
+                &id,
+                &format!("msg_{}", ids::hex(24)),
+                created,
+                model,
+                &text,
+                &usage,
+            );
+            responses::tool_calls::attach(&mut body, &calls);
+            if let Some(m) = memo.as_mut() {
+                m.finish(&id, &text, &calls);
+            }
+            body
+        }
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -276,6 +305,10 @@ impl Sse {
 
 /// Holds the headers until the first output, an error or `header_hold`, so that early
 /// failures still get a real status code; after that, failures are error frames.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the stream's inputs, each used once; a struct would only rename them"
+)]
 async fn stream(
     kind: ApiKind,
     mut rx: mpsc::UnboundedReceiver<StreamOutput>,
@@ -284,6 +317,7 @@ async fn stream(
     state: &AppState,
     facts: Arc<RequestFacts>,
     peer: Option<Rc<PeerSocket>>,
+    mut memo: Option<super::followup::Memo>,
 ) -> Result<HttpResponse, ApiError> {
     let first = {
         let mut first = None;
@@ -316,7 +350,8 @@ async fn stream(
             req_id,
         )),
         ApiKind::Responses => Sse::Responses(ResponsesSse::new(
-            format!("resp_{}", ids::hex(24)),
+            memo.as_mut()
+                .map_or_else(|| format!("resp_{}", ids::hex(24)), |m| m.id()),
             format!("msg_{}", ids::hex(24)),
             created,
             model.to_owned(),
@@ -327,6 +362,7 @@ async fn stream(
     sse.prelude(&mut head);
     let mut done = false;
     if let Some(item) = first {
+        super::followup::observe(&mut memo, &item);
         done = sse.encode(item, &mut head);
     }
     let initial = Some(Bytes::from(head));
@@ -334,12 +370,12 @@ async fn stream(
     // next output the body also probes the socket; a hang-up ends the body, which drops the
     // receiver and makes the stream actor interrupt the turn.
     let body = futures_util::stream::unfold(
-        (rx, sse, done, initial, facts, peer),
-        |(mut rx, mut sse, done, initial, facts, peer)| async move {
+        (rx, sse, done, initial, facts, peer, memo),
+        |(mut rx, mut sse, done, initial, facts, peer, mut memo)| async move {
             if let Some(b) = initial {
                 return Some((
                     Ok::<_, actix_web::Error>(b),
-                    (rx, sse, done, None, facts, peer),
+                    (rx, sse, done, None, facts, peer, memo),
                 ));
             }
             if done {
@@ -358,8 +394,12 @@ async fn stream(
                 }
             }
             let mut out = Vec::with_capacity(256);
+            super::followup::observe(&mut memo, &item);
             let done = sse.encode(item, &mut out);
-            Some((Ok(Bytes::from(out)), (rx, sse, done, None, facts, peer)))
+            Some((
+                Ok(Bytes::from(out)),
+                (rx, sse, done, None, facts, peer, memo),
+            ))
         },
     );
     Ok(HttpResponse::Ok()

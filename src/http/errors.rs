@@ -41,6 +41,10 @@ pub enum ApiError {
     Stream(StreamOutcome),
     /// The usage ledger is disabled or could not be read.
     UsageUnavailable,
+    /// `previous_response_id` names no stored response (OpenAI's 400).
+    PreviousResponseNotFound {
+        id: String,
+    },
 }
 
 /// Where an error sits: its status, OpenAI error type, code and log level.
@@ -109,6 +113,12 @@ impl ApiError {
             ApiError::InvalidField { .. } => {
                 class(StatusCode::BAD_REQUEST, INVALID, "invalid_value", Info)
             }
+            ApiError::PreviousResponseNotFound { .. } => class(
+                StatusCode::BAD_REQUEST,
+                INVALID,
+                "previous_response_not_found",
+                Info,
+            ),
             ApiError::Unauthorized => class(
                 StatusCode::UNAUTHORIZED,
                 "authentication_error",
@@ -242,6 +252,7 @@ impl ApiError {
         match self {
             ApiError::InvalidField { param, .. } => Some(param),
             ApiError::ModelNotFound => Some("model"),
+            ApiError::PreviousResponseNotFound { .. } => Some("previous_response_id"),
             ApiError::Stream(StreamOutcome::WorkerError {
                 upstream: Some(UpstreamErrorKind::ContextLength),
             }) => Some("messages"),
@@ -259,6 +270,9 @@ impl ApiError {
             ApiError::NotFound => "Not found.".into(),
             ApiError::UsageUnavailable => "The usage ledger is not available.".into(),
             ApiError::ModelNotFound => "The requested model does not exist.".into(),
+            ApiError::PreviousResponseNotFound { id } => {
+                format!("Previous response with id '{id}' not found.")
+            }
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body exceeds the limit of {limit} bytes.")
             }

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod conn;
 pub mod cors;
 pub mod errors;
+pub mod followup;
 pub mod ids;
 pub mod limits;
 pub mod models;

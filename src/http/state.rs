@@ -74,4 +74,6 @@ pub struct AppState {
     pub cors_origin: Option<HeaderValue>,
     /// The per-key limits engine.
     pub limiter: Arc<crate::limits::Limiter>,
+    /// Client tools: parked turns and the `previous_response_id` store.
+    pub tools: Arc<super::followup::ToolState>,
 }

@@ -287,10 +287,72 @@ impl TraceRecorder {
                     self.server_span(r, end)
                 }
             }
+            HttpEvent::FollowupServed {
+                ids,
+                sampled: true,
+                path,
+                reason,
+                link,
+            } => self.followup_span(ids, path.as_str(), reason, link.as_ref(), end),
+            HttpEvent::FollowupServed { sampled: false, .. } => {}
             HttpEvent::RequestReceived { .. }
+            | HttpEvent::HostedToolsIgnored { .. }
             | HttpEvent::AdmissionRejected { .. }
             | HttpEvent::RequestHeadRejected => {}
         }
+    }
+
+    /// A short `tool followup` span under the request's server span: which path served the
+    /// tool outputs, and for a continuation a link to the request that parked the turn.
+    fn followup_span(
+        &self,
+        i: &ReqIds,
+        path: &'static str,
+        reason: &'static str,
+        link: Option<&(String, String)>,
+        end: SystemTime,
+    ) {
+        let Some((trace_id, server)) = ids(i) else {
+            return;
+        };
+        let links = link
+            .and_then(|(t, s)| Some((TraceId::from_hex(t).ok()?, SpanId::from_hex(s).ok()?)))
+            .map(|(t, s)| {
+                let cx = SpanContext::new(t, s, TraceFlags::SAMPLED, true, TraceState::default());
+                opentelemetry::trace::Link::with_context(cx)
+            })
+            .into_iter()
+            .collect();
+        let mut span_links = SpanLinks::default();
+        span_links.links = links;
+        self.exporter.submit(SpanData {
+            span_context: SpanContext::new(
+                trace_id,
+                random_span_id(),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: server,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "tool followup".into(),
+            start_time: end,
+            end_time: end,
+            attributes: with_key_id(
+                vec![
+                    KeyValue::new("codexd.tool.followup_path", path),
+                    KeyValue::new("codexd.tool.replay_reason", reason),
+                    KeyValue::new("codexd.request_id", i.req_id.clone()),
+                ],
+                i,
+            ),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: span_links,
+            status: Status::Unset,
+            instrumentation_scope: self.scope.clone(),
+        });
     }
 
     /// The `chat {model}` span of every sampled stream.
@@ -356,7 +418,11 @@ impl TraceRecorder {
             | WorkerEvent::ServerRequestAnswered { .. }
             | WorkerEvent::LeaseGranted { .. }
             | WorkerEvent::LeaseReleased { .. }
-            | WorkerEvent::WorkerStopped { .. } => {}
+            | WorkerEvent::WorkerStopped { .. }
+            | WorkerEvent::ToolCallReceived { .. }
+            | WorkerEvent::TurnParked { .. }
+            | WorkerEvent::ParkedTurnContinued { .. }
+            | WorkerEvent::ParkedTurnDiscarded { .. } => {}
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct ReceivedSpan {
     pub parent_span_id: String,
     pub attributes: Vec<KeyValue>,
     pub status_code: i32,
+    /// `(trace_id, span_id)` of each link.
+    pub links: Vec<(String, String)>,
 }
 
 impl ReceivedSpan {
@@ -76,6 +78,11 @@ pub fn spans(receiver: &MockProvider) -> Vec<ReceivedSpan> {
                         parent_span_id: hex(&s.parent_span_id),
                         attributes: s.attributes,
                         status_code: s.status.map(|st| st.code).unwrap_or(0),
+                        links: s
+                            .links
+                            .iter()
+                            .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
+                            .collect(),
                     });
                 }
             }

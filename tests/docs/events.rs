@@ -290,6 +290,27 @@ fn documented_value_sets_match_the_label_enums() {
             names(ShutdownPhase::ALL, ShutdownPhase::as_str),
         ),
         ("slot_state", names(SlotState::ALL, SlotState::as_str)),
+        (
+            "followup_path",
+            names(
+                codexd_actors::tools::FollowupPath::ALL,
+                codexd_actors::tools::FollowupPath::as_str,
+            ),
+        ),
+        (
+            "replay_reason",
+            names(
+                codexd_actors::tools::ReplayReason::ALL,
+                codexd_actors::tools::ReplayReason::as_str,
+            ),
+        ),
+        (
+            "park_discard",
+            names(
+                codexd_actors::tools::ParkDiscard::ALL,
+                codexd_actors::tools::ParkDiscard::as_str,
+            ),
+        ),
         ("component", names(Component::ALL, Component::as_str)),
     ]
     .into_iter()

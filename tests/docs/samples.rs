@@ -162,6 +162,17 @@ pub(super) fn sample_events() -> Vec<Event> {
             reason: RejectReason::QueueFull,
         }),
         Event::Http(HttpEvent::RequestHeadRejected),
+        Event::Http(HttpEvent::FollowupServed {
+            ids: ids(),
+            sampled: false,
+            path: codexd_actors::tools::FollowupPath::Replay,
+            reason: "not_parked",
+            link: None,
+        }),
+        Event::Http(HttpEvent::HostedToolsIgnored {
+            ids: ids(),
+            count: 1,
+        }),
         Event::Stream(S::StreamStarted {
             ids: ids(),
             route: Route::ChatCompletions.label(),
@@ -287,6 +298,24 @@ pub(super) fn sample_events() -> Vec<Event> {
             slot: 0,
             pid: 42,
             forced: false,
+        }),
+        Event::Worker(W::ToolCallReceived {
+            slot: 0,
+            ids: Some(ids()),
+        }),
+        Event::Worker(W::TurnParked {
+            slot: 0,
+            ids: ids(),
+            calls: 2,
+        }),
+        Event::Worker(W::ParkedTurnContinued {
+            slot: 0,
+            ids: ids(),
+        }),
+        Event::Worker(W::ParkedTurnDiscarded {
+            slot: 0,
+            ids: Some(ids()),
+            reason: codexd_actors::tools::ParkDiscard::Expired,
         }),
         readiness(true),
         readiness(false),

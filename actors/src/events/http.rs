@@ -4,6 +4,7 @@
 use super::declare::{events, log_struct};
 use crate::ingress::{MethodLabel, RouteLabel};
 use crate::labels::RequestOutcome;
+use crate::tools::FollowupPath;
 use crate::turn::ReqIds;
 use crate::worker::labels::RejectReason;
 
@@ -45,5 +46,19 @@ events! {
         /// A connection that actix-http answered itself (400/431/408) before any request
         /// reached codexd: a malformed or oversized request head, or a head timeout.
         RequestHeadRejected => Info, Http, "request head rejected";
+        /// A request brought client tool outputs; `replay_reason` is a replay reason's name
+        /// or `none` (continue path).
+        FollowupServed {
+            ids: ReqIds,
+            sampled: bool => _,
+            path: FollowupPath => "followup_path",
+            reason: &'static str => "replay_reason",
+            /// `(trace_id, span_id)` of the request that parked the continued turn (a span link).
+            link: Option<(String, String)> => _,
+        }
+            => Info, Http, "tool followup served";
+        /// Hosted tool entries dropped from a request (`tools.hosted_tools = "ignore"`).
+        HostedToolsIgnored { ids: ReqIds, count: u64 => "hosted_tools" }
+            => Info, Http, "hosted tools ignored";
     }
 }

@@ -2,6 +2,7 @@
 //! requests, server requests and leases. The slot index is logged as `worker`.
 
 use super::declare::events;
+use crate::tools::ParkDiscard;
 use crate::turn::ReqIds;
 use crate::worker::labels::{
     ProtocolErrorKind, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
@@ -78,5 +79,17 @@ events! {
             => Debug, Supervisor, "lease released";
         WorkerStopped { slot: usize => "worker", pid: u32 => "worker_pid", forced: bool }
             => Info, Supervisor, "worker stopped";
+        /// The model called a client tool (`item/tool/call`); no tool name or arguments.
+        ToolCallReceived { slot: usize => "worker", ids: Option<ReqIds> }
+            => Debug, Worker, "tool call received";
+        /// A turn ended its response with `calls` client tool calls and waits for the outputs.
+        TurnParked { slot: usize => "worker", ids: ReqIds, calls: usize => "tool_calls" }
+            => Info, Worker, "turn parked";
+        /// A follow-up took a parked turn over (the continue path).
+        ParkedTurnContinued { slot: usize => "worker", ids: ReqIds }
+            => Info, Worker, "parked turn continued";
+        /// A parked turn was interrupted and its thread released, never continued.
+        ParkedTurnDiscarded { slot: usize => "worker", ids: Option<ReqIds>, reason: ParkDiscard => "discard_reason" }
+            => Info, Worker, "parked turn discarded";
     }
 }

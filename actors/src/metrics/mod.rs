@@ -4,6 +4,7 @@
 //! in `observe.rs`.
 
 mod observe;
+mod tools;
 
 use crate::bus::Published;
 use crate::ingress::RouteLabel;
@@ -101,6 +102,7 @@ pub struct Metrics {
     ready: IntGauge,
     bus_events: IntCounterVec,
     uptime_start: Gauge,
+    tools: tools::ToolMetrics,
 }
 
 fn hist(
@@ -313,6 +315,7 @@ impl Metrics {
                 "codexd_start_time_seconds",
                 "Unix time the daemon started."
             )?),
+            tools: tools::ToolMetrics::register(&r)?,
             handles,
             models: settings.models.iter().cloned().collect(),
             registry: r,

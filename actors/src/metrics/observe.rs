@@ -67,6 +67,8 @@ impl Metrics {
             HttpEvent::RequestHeadRejected => self.heads_rejected.inc(),
             // The in-flight gauge is a hot-path handle of the front end.
             HttpEvent::RequestReceived { .. } => {}
+            HttpEvent::FollowupServed { path, reason, .. } => self.tools.on_followup(*path, reason),
+            HttpEvent::HostedToolsIgnored { count, .. } => self.tools.on_hosted_ignored(*count),
         }
     }
 
@@ -208,6 +210,10 @@ impl Metrics {
                     .with_label_values(&[slot.to_string().as_str()])
                     .set(0);
             }
+            WorkerEvent::ToolCallReceived { .. } => self.tools.on_call(),
+            WorkerEvent::TurnParked { .. } => self.tools.on_parked(),
+            WorkerEvent::ParkedTurnContinued { .. } => self.tools.on_continued(),
+            WorkerEvent::ParkedTurnDiscarded { reason, .. } => self.tools.on_discarded(*reason),
             // Logged only (unknown notifications are counted on the hot path; a refused
             // transition changed no state).
             WorkerEvent::WorkerSpawnFailed { .. }

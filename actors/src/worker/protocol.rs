@@ -64,6 +64,17 @@ pub struct NoteParams<'a> {
     #[serde(rename = "tokenUsage")]
     pub token_usage: Option<NoteUsage>,
     pub turn: Option<NoteTurn>,
+    /// `params.item` (only its type: raw `function_call` items are counted).
+    #[serde(borrow)]
+    pub item: Option<NoteItem<'a>>,
+}
+
+/// `params.item` of an item notification: only its `type` is read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteItem<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Option<Cow<'a, str>>,
 }
 
 /// `params.error` of an `error` notification.
@@ -236,6 +247,9 @@ const IGNORED: &[&str] = &[
     "deprecationNotice",
     // Sent once after `initialized` by Codex 0.171 (remote control off), never about a turn.
     "remoteControl/status/changed",
+    // Raw model-response events (`experimentalRawEvents`), read by the tool-call tracking.
+    "rawResponseItem/completed",
+    "rawResponse/completed",
 ];
 
 /// Classifies a turn notification, taking the delta text out of `params`.

@@ -6,6 +6,8 @@ use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::turn::{StreamOutput, TokenUsage};
 use serde_json::{json, Value};
 
+pub mod tool_calls;
+
 /// Usage in chat-completions vocabulary.
 pub fn usage(u: &TokenUsage) -> Value {
     json!({
@@ -46,6 +48,8 @@ pub struct ChatSse {
     /// Everything of a content chunk before the escaped text, built once per stream: the
     /// per-delta frame is then a copy, the escaped text and a fixed tail.
     content_head: Vec<u8>,
+    /// Tool calls streamed so far (the next call's `index`).
+    tool_calls: usize,
 }
 
 const CONTENT_TAIL: &[u8] = b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
@@ -84,6 +88,7 @@ impl ChatSse {
             req_id,
             usage: TokenUsage::default(),
             content_head,
+            tool_calls: 0,
         }
     }
 
@@ -129,8 +134,12 @@ impl ChatSse {
                 self.usage = u;
                 false
             }
+            StreamOutput::ToolCall(c) => {
+                self.tool_call_frames(&c, out);
+                false
+            }
             StreamOutput::Ended(StreamOutcome::Completed) => {
-                frame(out, &self.chunk(json!({}), Some("stop")));
+                frame(out, &self.chunk(json!({}), Some(self.finish_reason())));
                 if self.include_usage {
                     frame(
                         out,

@@ -2,8 +2,10 @@
 //! rendering of answers as JSON bodies and SSE frames.
 
 pub mod chat;
+pub mod history;
 pub mod request;
 pub mod responses;
+pub mod tools;
 
 /// The SSE comment line that keeps an idle stream alive through proxies (both APIs).
 pub const KEEPALIVE: &[u8] = b": keepalive\n\n";

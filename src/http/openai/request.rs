@@ -181,10 +181,16 @@ pub fn parse_responses(v: &Value) -> Result<Parsed, ApiError> {
         }
     }
     let mut turns = Vec::new();
+    let mut tool_items = 0;
     match o.get("input") {
         Some(Value::String(s)) if !s.is_empty() => turns.push(("user".to_owned(), s.clone())),
         Some(Value::Array(items)) if !items.is_empty() => {
             for (i, item) in items.iter().enumerate() {
+                // Function calls and their outputs are read by `history.rs`.
+                if super::history::is_tool_item(item) {
+                    tool_items += 1;
+                    continue;
+                }
                 let role = item.get("role").and_then(Value::as_str).unwrap_or("");
                 let param = format!("input[{i}].content");
                 let text = content_text(
@@ -217,7 +223,7 @@ pub fn parse_responses(v: &Value) -> Result<Parsed, ApiError> {
             ))
         }
     }
-    if turns.is_empty() {
+    if turns.is_empty() && tool_items == 0 {
         return Err(ApiError::field(
             "input",
             "At least one user message is required.",

@@ -6,6 +6,8 @@ use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::turn::{StreamOutput, TokenUsage};
 use serde_json::{json, Value};
 
+pub mod tool_calls;
+
 /// Usage in Responses vocabulary.
 pub fn usage(u: &TokenUsage) -> Value {
     json!({
@@ -94,6 +96,8 @@ pub struct ResponsesSse {
     usage: TokenUsage,
     /// A delta event before its escaped text, built once per stream.
     delta_head: Vec<u8>,
+    /// The `function_call` items streamed so far, completed.
+    tool_items: Vec<Value>,
 }
 
 const DELTA_TAIL: &[u8] = b",\"logprobs\":[],\"sequence_number\":";
@@ -113,6 +117,7 @@ impl ResponsesSse {
             seq: 0,
             text: String::new(),
             usage: TokenUsage::default(),
+            tool_items: Vec::new(),
         }
     }
 
@@ -182,6 +187,10 @@ impl ResponsesSse {
                 self.usage = u;
                 false
             }
+            StreamOutput::ToolCall(c) => {
+                self.tool_call_events(&c, out);
+                false
+            }
             StreamOutput::Ended(StreamOutcome::Completed) => {
                 let id = self.msg_id.clone();
                 let text = std::mem::take(&mut self.text);
@@ -198,7 +207,8 @@ impl ResponsesSse {
                     "response.output_item.done",
                     json!({"output_index": 0, "item": item.clone()}),
                 );
-                let r = self.snapshot("completed", vec![item], usage(&self.usage), Value::Null);
+                let output = self.final_output(item, &text);
+                let r = self.snapshot("completed", output, usage(&self.usage), Value::Null);
                 self.event(out, "response.completed", json!({"response": r}));
                 true
             }

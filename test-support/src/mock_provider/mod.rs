@@ -19,11 +19,12 @@ mod reply;
 mod routes;
 mod sse;
 mod state;
+mod tool_reply;
 #[cfg(test)]
 mod wire_tests;
 
 pub use recorded::{RecordedRequest, StreamState};
-pub use reply::{Reply, Usage};
+pub use reply::{MockCall, Reply, Usage};
 
 use state::{first_request_to, response_requests_if, stream_done, Inner, Shared};
 use std::io;

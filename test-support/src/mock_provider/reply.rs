@@ -87,6 +87,21 @@ pub enum Reply {
     Failed { code: String, message: String },
     /// Closes the connection without answering.
     Disconnect,
+    /// `200 text/event-stream`: optional text, then `function_call` items (`tool_reply.rs`).
+    Calls {
+        text: Option<String>,
+        calls: Vec<MockCall>,
+        usage: Usage,
+    },
+}
+
+/// One function call in a scripted [`Reply::Calls`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MockCall {
+    pub call_id: String,
+    pub name: String,
+    /// The arguments as the JSON text the model streams.
+    pub arguments: String,
 }
 
 impl Reply {

@@ -117,7 +117,7 @@ fn answer_responses(shared: Arc<Shared>, k: usize, model: &str, reply: Reply) ->
                 Err::<Bytes, _>(io::Error::other("mock provider: disconnect"))
             }))
         }
-        Reply::Stream { .. } | Reply::Hang { .. } | Reply::Failed { .. } => {
+        Reply::Stream { .. } | Reply::Hang { .. } | Reply::Failed { .. } | Reply::Calls { .. } => {
             let Some(script) = Script::for_reply(k, model, &reply) else {
                 return json_response(500, &json!({"error": {"message": "no script"}}));
             };

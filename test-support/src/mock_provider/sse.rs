@@ -2,6 +2,8 @@
 //! framed as `event:`/`data:` pairs and paced by the reply's delays, in a body stream that
 //! records whether it was written to the end or dropped because the client went away.
 
+mod tool_calls;
+
 use super::recorded::StreamState;
 use super::reply::Reply;
 use super::state::Shared;
@@ -164,6 +166,9 @@ impl Script {
             } => {
                 s.deltas(ids, model, chunks, [*first_delay, *chunk_delay]);
                 s.hold = true;
+            }
+            Reply::Calls { text, calls, usage } => {
+                s.calls(ids, model, text.as_deref(), calls, *usage)
             }
         }
         Some(s)

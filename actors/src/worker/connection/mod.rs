@@ -2,7 +2,10 @@
 //! correlation, the handshake and liveness pings, answers server→client requests, and routes
 //! turn notifications to the stream that owns the thread.
 
+mod tool_calls;
 mod turns;
+
+pub use tool_calls::{tool_answer, DiscardParked, ToolSettings};
 
 use super::lines::{Frame, LineReader};
 use super::process::{ExitInfo, Signal, Spawned};
@@ -35,6 +38,8 @@ pub struct ConnectionSettings {
     pub sandbox: String,
     pub cwd: Option<String>,
     pub unknown_notifications: Option<prometheus::IntCounter>,
+    /// Client tools: the parked-turn registry, its TTL and per-worker cap.
+    pub tools: ToolSettings,
 }
 
 /// What a connection reports to its supervisor.
@@ -109,6 +114,7 @@ struct TurnEntry {
     request: Arc<TurnRequest>,
     sink: Recipient<TurnUpdate>,
     phase: turns::TurnPhase,
+    tools: tool_calls::ToolCalls,
 }
 
 #[derive(Default)]
@@ -229,6 +235,7 @@ impl WorkerConnection {
 
     /// Tells every turn still routed here that its worker is gone, and forgets them.
     fn lose_turns(&mut self) {
+        self.forget_parked();
         self.by_thread.clear();
         for (_, t) in self.turns.drain() {
             t.sink.do_send(TurnUpdate::WorkerLost);
@@ -300,7 +307,11 @@ impl WorkerConnection {
             (RpcMethod::TurnStart, Ok(result)) => {
                 self.on_turn_started(p.turn, protocol::started_turn_id(&result))
             }
-            (RpcMethod::ThreadStart | RpcMethod::TurnStart, Err(_)) => {
+            (RpcMethod::ThreadInjectItems, Ok(_)) => self.on_history_injected(p.turn),
+            (
+                RpcMethod::ThreadStart | RpcMethod::TurnStart | RpcMethod::ThreadInjectItems,
+                Err(_),
+            ) => {
                 if let Some(key) = p.turn {
                     self.notify(key, TurnUpdate::Refused);
                     self.drop_turn(key);
@@ -434,9 +445,11 @@ impl Actor for WorkerConnection {
             }),
         );
         ctx.run_interval(Duration::from_secs(1), |act, _| act.report_stderr());
+        ctx.run_interval(Duration::from_secs(1), |act, _| act.sweep_parked());
         self.request(
             RpcMethod::Initialize,
-            json!({"clientInfo": {"name": "codexd", "version": self.settings.client_version}}),
+            json!({"clientInfo": {"name": "codexd", "version": self.settings.client_version},
+                   "capabilities": {"experimentalApi": true}}),
             None,
         );
         ctx.run_later(self.settings.handshake_timeout, |act, _| {

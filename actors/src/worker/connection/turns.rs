@@ -6,8 +6,7 @@
 use super::*;
 
 /// One turn's lifecycle on this worker, with the ids the worker gave so far. A turn that
-/// waits on a client tool result across two HTTP requests will be one more phase after
-/// `Running` (parked: thread and turn ids plus the pending call).
+/// waits on client tool results across two HTTP requests is `Parked` between them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum TurnPhase {
     /// `thread/start` is in flight.
@@ -24,6 +23,9 @@ pub(super) enum TurnPhase {
     Running { thread_id: String, turn_id: String },
     /// `turn/interrupt` was sent; `turn/completed` ends the turn.
     Interrupting { thread_id: String, turn_id: String },
+    /// The turn's response ended with client tool calls; it waits, with no stream, for a
+    /// follow-up that brings the outputs (`tool_calls.rs`), or is discarded.
+    Parked { thread_id: String, turn_id: String },
 }
 
 impl TurnPhase {
@@ -33,7 +35,8 @@ impl TurnPhase {
             TurnPhase::StartingTurn { thread_id }
             | TurnPhase::CancelledBeforeTurn { thread_id }
             | TurnPhase::Running { thread_id, .. }
-            | TurnPhase::Interrupting { thread_id, .. } => Some(thread_id),
+            | TurnPhase::Interrupting { thread_id, .. }
+            | TurnPhase::Parked { thread_id, .. } => Some(thread_id),
         }
     }
 }
@@ -63,7 +66,7 @@ impl WorkerConnection {
     }
 
     /// Sends `turn/interrupt` for a turn whose ids are known; it becomes `Interrupting`.
-    fn send_interrupt(&mut self, key: u64, thread_id: String, turn_id: String) {
+    pub(super) fn send_interrupt(&mut self, key: u64, thread_id: String, turn_id: String) {
         self.request(
             RpcMethod::TurnInterrupt,
             json!({"threadId": thread_id, "turnId": turn_id}),
@@ -82,7 +85,7 @@ impl WorkerConnection {
             .map(|t| std::mem::replace(&mut t.phase, TurnPhase::StartingThread))
     }
 
-    fn set_phase(&mut self, key: u64, phase: TurnPhase) {
+    pub(super) fn set_phase(&mut self, key: u64, phase: TurnPhase) {
         if let Some(t) = self.turns.get_mut(&key) {
             t.phase = phase;
         }
@@ -105,6 +108,10 @@ impl WorkerConnection {
         };
         match phase {
             TurnPhase::StartingThread => {
+                // A replay injects the history first and comes back here when it is on.
+                if self.inject_history(key, &thread_id) {
+                    return self.set_phase(key, TurnPhase::StartingThread);
+                }
                 self.by_thread.insert(thread_id.clone(), key);
                 self.set_phase(
                     key,
@@ -124,6 +131,7 @@ impl WorkerConnection {
                 {
                     obj.insert("effort".into(), Value::String(effort.clone()));
                 }
+                Self::adjust_turn_start(&t.request, &mut params);
                 self.request(RpcMethod::TurnStart, params, Some(key));
             }
             TurnPhase::CancelledBeforeThread => {
@@ -136,7 +144,8 @@ impl WorkerConnection {
             other @ (TurnPhase::StartingTurn { .. }
             | TurnPhase::CancelledBeforeTurn { .. }
             | TurnPhase::Running { .. }
-            | TurnPhase::Interrupting { .. }) => self.set_phase(key, other),
+            | TurnPhase::Interrupting { .. }
+            | TurnPhase::Parked { .. }) => self.set_phase(key, other),
         }
     }
 
@@ -173,7 +182,8 @@ impl WorkerConnection {
             other @ (TurnPhase::StartingThread
             | TurnPhase::CancelledBeforeThread
             | TurnPhase::Running { .. }
-            | TurnPhase::Interrupting { .. }) => self.set_phase(key, other),
+            | TurnPhase::Interrupting { .. }
+            | TurnPhase::Parked { .. }) => self.set_phase(key, other),
         }
     }
 
@@ -187,6 +197,12 @@ impl WorkerConnection {
             "turn/started" => params.turn.as_ref().and_then(|t| t.id.clone()),
             _ => None,
         };
+        if let Some(k) = key {
+            let item_type = params.item.as_ref().and_then(|i| i.kind.as_deref());
+            if self.on_raw_event(k, method, item_type) {
+                return;
+            }
+        }
         let signal = protocol::classify(method, params);
         let Some(key) = key else {
             if signal == TurnSignal::Unknown {
@@ -215,6 +231,10 @@ impl WorkerConnection {
 
     pub(super) fn on_server_request(&mut self, id: &Value, method: &str, params: &Value) {
         let kind = protocol::server_request_kind(method);
+        // A client tool call is answered when the follow-up brings its output.
+        if kind == ServerRequestKind::ToolCall && self.on_tool_call(id, params) {
+            return;
+        }
         let (answer, line) = match kind {
             ServerRequestKind::CommandApproval | ServerRequestKind::FileChangeApproval => {
                 let accept = self.settings.accept_approvals;
@@ -256,6 +276,9 @@ impl Handler<StartTurn> for WorkerConnection {
             msg.sink.do_send(TurnUpdate::WorkerLost);
             return;
         }
+        if self.continue_parked(&msg) {
+            return;
+        }
         let r = &msg.request;
         let mut params = json!({
             "ephemeral": true,
@@ -270,6 +293,7 @@ impl Handler<StartTurn> for WorkerConnection {
             if let Some(cwd) = &self.settings.cwd {
                 obj.insert("cwd".into(), Value::String(cwd.clone()));
             }
+            Self::add_tool_params(r, obj);
         }
         self.turns.insert(
             msg.key,
@@ -277,6 +301,7 @@ impl Handler<StartTurn> for WorkerConnection {
                 request: msg.request,
                 sink: msg.sink,
                 phase: TurnPhase::StartingThread,
+                tools: Default::default(),
             },
         );
         self.request(RpcMethod::ThreadStart, params, Some(msg.key));
@@ -292,7 +317,8 @@ impl Handler<InterruptTurn> for WorkerConnection {
         let next = match phase {
             TurnPhase::StartingThread => TurnPhase::CancelledBeforeThread,
             TurnPhase::StartingTurn { thread_id } => TurnPhase::CancelledBeforeTurn { thread_id },
-            TurnPhase::Running { thread_id, turn_id } => {
+            TurnPhase::Running { thread_id, turn_id }
+            | TurnPhase::Parked { thread_id, turn_id } => {
                 return self.send_interrupt(msg.key, thread_id, turn_id);
             }
             // Already stopping.
@@ -307,6 +333,10 @@ impl Handler<InterruptTurn> for WorkerConnection {
 impl Handler<ForgetTurn> for WorkerConnection {
     type Result = ();
     fn handle(&mut self, msg: ForgetTurn, _: &mut Self::Context) {
+        // A parked turn outlives the stream that parked it.
+        if self.is_parked(msg.key) {
+            return;
+        }
         self.drop_turn(msg.key);
     }
 }

@@ -67,7 +67,7 @@ impl WorkerSupervisor {
             .map(|(i, _)| i)
     }
 
-    fn grant(
+    pub(super) fn grant(
         &mut self,
         i: usize,
         ids: ReqIds,

@@ -4,9 +4,11 @@
 //! when the last lease is released.
 
 mod admission;
+mod pinned;
 
 pub use super::lease::ReleaseLease;
 pub use admission::{AcquireLease, BeginDrain, InterruptLeases, LeaveQueue};
+pub use pinned::{AcquireSlotLease, DiscardParkedTurn};
 
 use super::backoff::{BackoffPolicy, RestartWindow};
 use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};

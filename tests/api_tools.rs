@@ -1,0 +1,239 @@
+//! Client tools end to end against the demo worker: the OpenAI Python SDK's two-step
+//! weather-tool loop on Chat and Responses (streamed and not) continues the parked turns;
+//! after the parked turn expired, or its worker was killed, the same follow-up is answered
+//! by replay (counted with its reason); bad tool input gets a 400 naming the field.
+
+use crate::api_errors::one_worker;
+use crate::support::daemon::{Daemon, KEY};
+use crate::support::eventually;
+use crate::support::http;
+use codexd_test_support::metrics_text::Scrape;
+use serde_json::{json, Value};
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PROMPT: &str = "What is the weather? Ask get_weather about Paris";
+pub const EXPECT: &str = "sunny, 21 C in Paris";
+
+/// Runs `tests/sdk/openai_tools_check.py` and returns its stdout; panics on failure.
+pub fn run_tools_check(d: &Daemon, model: &str, prompt: &str, expect: &str, parts: &str) -> String {
+    let python = std::env::var("CODEXD_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .expect("CODEXD_PYTHON is not set: `source .cache/test-env` (the OpenAI SDK is needed)");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/sdk/openai_tools_check.py"
+    );
+    let mut child = Command::new(&python)
+        .args([
+            script,
+            &format!("http://{}/v1", d.addr),
+            KEY,
+            model,
+            prompt,
+            expect,
+            parts,
+        ])
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tools check did not finish in 90 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        status.success(),
+        "tools check failed ({status}):\n{out}\n{err}"
+    );
+    assert!(out.contains("all checks passed"), "{out}");
+    out
+}
+
+pub fn followups(d: &Daemon, path: &str, reason: &str) -> f64 {
+    Scrape::parse(&d.metrics()).sum(
+        "codexd_tool_followups_total",
+        &[("path", path), ("reason", reason)],
+    )
+}
+
+#[test]
+fn the_python_sdk_tool_loop_continues_the_parked_turns_on_both_apis() {
+    let d = Daemon::start_ready(one_worker());
+    run_tools_check(
+        &d,
+        "codex-demo",
+        PROMPT,
+        EXPECT,
+        "chat,chat_stream,responses,responses_stream",
+    );
+    assert_eq!(followups(&d, "continue", "none"), 4.0, "{}", d.metrics());
+    assert_eq!(followups(&d, "replay", "not_parked"), 0.0);
+    let m = Scrape::parse(&d.metrics());
+    assert_eq!(m.sum("codexd_tool_calls_total", &[]), 4.0);
+    assert_eq!(m.sum("codexd_parked_turns", &[]), 0.0);
+}
+
+#[test]
+fn an_expired_parked_turn_is_replayed_with_the_same_answer() {
+    let d = Daemon::start_ready(one_worker().set("tools.parked_ttl_ms", "1"));
+    let body = json!({"model": "codex-demo", "tools": [{"type": "function", "function":
+        {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+        "messages": [{"role": "user", "content": PROMPT}]});
+    let r1 = http::post(d.addr, "/v1/chat/completions", &body).json();
+    let msg = r1["choices"][0]["message"].clone();
+    assert_eq!(r1["choices"][0]["finish_reason"], "tool_calls", "{r1}");
+    eventually(Duration::from_secs(5), "the parked turn expired", || {
+        let m = Scrape::parse(&d.metrics());
+        (m.sum(
+            "codexd_parked_turns_discarded_total",
+            &[("reason", "expired")],
+        ) == 1.0)
+            .then_some(())
+    });
+    let call_id = msg["tool_calls"][0]["id"].as_str().unwrap().to_owned();
+    let mut follow = body.clone();
+    follow["messages"] = json!([
+        {"role": "user", "content": PROMPT}, msg,
+        {"role": "tool", "tool_call_id": call_id, "content": "sunny, 21 C in Paris"}]);
+    let r2 = http::post(d.addr, "/v1/chat/completions", &follow).json();
+    let text = r2["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains(EXPECT), "{r2}");
+    assert_eq!(followups(&d, "replay", "not_parked"), 1.0);
+    assert_eq!(followups(&d, "continue", "none"), 0.0);
+}
+
+#[test]
+fn a_follow_up_after_its_worker_was_killed_is_replayed() {
+    let d = Daemon::start_ready(one_worker());
+    let body = json!({"model": "codex-demo", "input": PROMPT, "tools": [{"type": "function",
+        "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]});
+    let r1 = http::post(d.addr, "/v1/responses", &body).json();
+    let call = r1["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "function_call")
+        .cloned();
+    let call = call.unwrap_or_else(|| panic!("no function_call in {r1}"));
+    let pid = d.worker_pids()[0];
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    eventually(Duration::from_secs(20), "a new worker", || {
+        d.worker_pids().first().filter(|p| **p != pid).map(|_| ())
+    });
+    d.wait_ready();
+    let mut follow = body.clone();
+    follow["input"] = json!([{"role": "user", "content": PROMPT}, call,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21 C in Paris"}]);
+    let r2 = http::post(d.addr, "/v1/responses", &follow);
+    assert_eq!(r2.status, 200, "{}", r2.text());
+    let text: String = r2.json()["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.pointer("/content/0/text").and_then(Value::as_str))
+        .collect();
+    assert!(text.contains(EXPECT), "{}", r2.text());
+    assert_eq!(followups(&d, "replay", "not_parked"), 1.0);
+}
+
+#[test]
+fn bad_tool_input_is_a_400_naming_the_field() {
+    let d = Daemon::start_ready(one_worker());
+    let cases = [
+        (
+            "/v1/chat/completions",
+            json!({"model": "codex-demo", "messages": [{"role": "user", "content": "x"},
+            {"role": "tool", "tool_call_id": "call_nope", "content": "y"}]}),
+            "messages[1].tool_call_id",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "codex-demo", "input": [{"role": "user", "content": "x"},
+            {"type": "function_call_output", "call_id": "call_nope", "output": "y"}]}),
+            "input[1].call_id",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "codex-demo", "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {"name": "not ok"}}]}),
+            "tools[0].function.name",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "codex-demo", "messages": [{"role": "user", "content": "x"}],
+            "tools": "get_weather"}),
+            "tools",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "codex-demo", "input": "x", "tools": [{"type": "web_search"}]}),
+            "tools[0].type",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "codex-demo", "input": "x", "tools": [{"type": "function", "name": "f"}],
+            "tool_choice": "sometimes"}),
+            "tool_choice",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "codex-demo", "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {"name": "f"}}],
+            "tool_choice": {"type": "function", "function": {"name": "g"}}}),
+            "tool_choice",
+        ),
+    ];
+    for (path, body, param) in cases {
+        let r = http::post(d.addr, path, &body);
+        assert_eq!(r.status, 400, "{path} {body}: {}", r.text());
+        let e = r.json();
+        assert_eq!(e["error"]["param"], param, "{e}");
+        assert_eq!(e["error"]["type"], "invalid_request_error", "{e}");
+    }
+    let r = http::post(
+        d.addr,
+        "/v1/responses",
+        &json!({"model": "codex-demo", "input": "x", "previous_response_id": "resp_unknown"}),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "previous_response_not_found");
+    assert_eq!(r.json()["error"]["param"], "previous_response_id");
+    // Hosted tools can be ignored instead, and are counted.
+    let d2 = Daemon::start_ready(one_worker().set("tools.hosted_tools", "\"ignore\""));
+    let r = http::post(
+        d2.addr,
+        "/v1/responses",
+        &json!({"model": "codex-demo", "input": "x", "tools": [{"type": "web_search"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let m = Scrape::parse(&d2.metrics());
+    assert_eq!(m.sum("codexd_hosted_tools_ignored_total", &[]), 1.0);
+}
