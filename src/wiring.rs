@@ -96,6 +96,7 @@ pub fn supervisor_settings(
             sandbox: c.codex.sandbox.clone(),
             cwd: (!w.cwd.is_empty()).then(|| w.cwd.clone()),
             unknown_notifications: Some(handles.unknown_notifications.clone()),
+            models: Arc::default(),
         }),
         queue_depth: Some(handles.queue_depth.clone()),
     })

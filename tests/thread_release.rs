@@ -84,6 +84,7 @@ impl Tree {
                 sandbox: "read-only".into(),
                 cwd: None,
                 unknown_notifications: None,
+                models: Default::default(),
             }),
             queue_depth: None,
         };
@@ -155,6 +156,7 @@ impl Tree {
                 input: format!("Say hello ({req})."),
                 stream: true,
                 accepted_at: Instant::now(),
+                features: Default::default(),
             }),
             lease,
             out,

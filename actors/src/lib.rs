@@ -33,6 +33,7 @@ pub mod label_enum;
 pub mod labels;
 pub mod metrics;
 pub mod outcome;
+pub mod stop;
 pub mod stream;
 pub mod turn;
 pub mod worker;

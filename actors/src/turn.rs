@@ -42,6 +42,22 @@ pub struct TurnRequest {
     pub input: String,
     pub stream: bool,
     pub accepted_at: Instant,
+    /// Request features beyond text (structured output, images, reasoning, stop).
+    pub features: TurnFeatures,
+}
+
+/// What a request asks of its turn beyond the text input (all optional; checked by the front
+/// end before the turn is queued).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnFeatures {
+    /// The turn's `outputSchema` (strict-compatible JSON Schema). Never logged.
+    pub output_schema: Option<serde_json::Value>,
+    /// Images as checked `data:` URLs, sent as `{type:"image", url}` input items. Never logged.
+    pub images: Vec<String>,
+    /// The turn's reasoning `summary` (`auto`, `concise`, `detailed`, `none`).
+    pub reasoning_summary: Option<String>,
+    /// Stop sequences, emulated by the stream (`crate::stop`).
+    pub stop: Vec<String>,
 }
 
 /// Token usage as reported by the worker.

@@ -132,6 +132,22 @@ async fn run(
         .ok_or(ApiError::ModelNotFound)?
         .clone();
     facts.set_model(&model.id, parsed.stream);
+    let (features, effort) = super::openai::features::resolve(
+        &parsed.features,
+        kind,
+        &model,
+        &state.efforts,
+        state.api.max_image_bytes,
+    )?;
+    let route_of = |k| match k {
+        ApiKind::Chat => Route::ChatCompletions,
+        ApiKind::Responses => Route::Responses,
+    };
+    super::openai::ignored_fields::count(
+        &state.metrics.fields_ignored,
+        route_of(kind).label().as_str(),
+        &parsed.features.ignored,
+    );
     // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
     let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
     let Some(lease) = acquire(state, facts, peer.as_deref()).await? else {
@@ -162,15 +178,24 @@ async fn run(
         route,
         model_id: model.id.clone(),
         codex_model: model.codex_model.clone(),
-        reasoning_effort: model.reasoning_effort.clone(),
+        reasoning_effort: effort,
         developer_instructions: if state.api.allow_system_prompt {
             parsed.system.clone()
         } else {
             None
         },
-        input: parsed.input.clone(),
+        input: if parsed.features.json_object {
+            format!(
+                "{}\n\n{}",
+                parsed.input,
+                super::openai::features::JSON_OBJECT_INSTRUCTION
+            )
+        } else {
+            parsed.input.clone()
+        },
         stream: parsed.stream,
         accepted_at,
+        features,
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let timing = Arc::new(UpstreamTiming::default());
@@ -192,7 +217,8 @@ async fn run(
     if parsed.stream {
         stream(kind, rx, &parsed, &model.id, state, facts.clone(), peer).await
     } else {
-        unary(kind, rx, &model.id, facts, peer.as_deref()).await
+        let echo = &parsed.features.echo;
+        unary(kind, rx, &model.id, echo, facts, peer.as_deref()).await
     }
 }
 
@@ -210,6 +236,7 @@ async fn unary(
     kind: ApiKind,
     mut rx: mpsc::UnboundedReceiver<StreamOutput>,
     model: &str,
+    echo: &serde_json::Map<String, serde_json::Value>,
     facts: &RequestFacts,
     peer: Option<&PeerSocket>,
 ) -> Result<HttpResponse, ApiError> {
@@ -240,13 +267,16 @@ async fn unary(
             &text,
             &usage,
         ),
-        ApiKind::Responses => responses::body(
-            &format!("resp_{}", ids::hex(24)),
-            &format!("msg_{}", ids::hex(24)),
-            created,
-            model,
-            &text,
-            &usage,
+        ApiKind::Responses => super::openai::echo::apply(
+            responses::body(
+                &format!("resp_{}", ids::hex(24)),
+                &format!("msg_{}", ids::hex(24)),
+                created,
+                model,
+                &text,
+                &usage,
+            ),
+            echo,
         ),
     };
     Ok(HttpResponse::Ok()
@@ -315,13 +345,16 @@ async fn stream(
             parsed.include_usage,
             req_id,
         )),
-        ApiKind::Responses => Sse::Responses(ResponsesSse::new(
-            format!("resp_{}", ids::hex(24)),
-            format!("msg_{}", ids::hex(24)),
-            created,
-            model.to_owned(),
-            req_id,
-        )),
+        ApiKind::Responses => Sse::Responses(
+            ResponsesSse::new(
+                format!("resp_{}", ids::hex(24)),
+                format!("msg_{}", ids::hex(24)),
+                created,
+                model.to_owned(),
+                req_id,
+            )
+            .with_echo(parsed.features.echo.clone()),
+        ),
     };
     let mut head = Vec::with_capacity(1024);
     sse.prelude(&mut head);

@@ -66,6 +66,7 @@ label_enum!(
         TurnInterrupt => "turn/interrupt",
         ThreadUnsubscribe => "thread/unsubscribe",
         ThreadLoadedList => "thread/loaded/list",
+        ModelList => "model/list",
     }
 );
 

@@ -152,6 +152,7 @@ impl<L: Launch> Harness<L> {
                 sandbox: "read-only".into(),
                 cwd: None,
                 unknown_notifications: None,
+                models: Default::default(),
             }),
             queue_depth: Some(queue_depth),
         };
@@ -265,6 +266,7 @@ pub fn request(req: &str, input: &str) -> Arc<TurnRequest> {
         input: input.to_owned(),
         stream: true,
         accepted_at: Instant::now(),
+        features: Default::default(),
     })
 }
 

@@ -2,8 +2,14 @@
 //! rendering of answers as JSON bodies and SSE frames.
 
 pub mod chat;
+pub mod echo;
+pub mod effort;
+pub mod features;
+pub mod ignored_fields;
+pub mod images;
 pub mod request;
 pub mod responses;
+pub mod schema_strict;
 
 /// The SSE comment line that keeps an idle stream alive through proxies (both APIs).
 pub const KEEPALIVE: &[u8] = b": keepalive\n\n";

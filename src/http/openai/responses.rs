@@ -94,6 +94,8 @@ pub struct ResponsesSse {
     usage: TokenUsage,
     /// A delta event before its escaped text, built once per stream.
     delta_head: Vec<u8>,
+    /// The request settings every `response` snapshot echoes (`echo.rs`).
+    echo: serde_json::Map<String, Value>,
 }
 
 const DELTA_TAIL: &[u8] = b",\"logprobs\":[],\"sequence_number\":";
@@ -113,7 +115,14 @@ impl ResponsesSse {
             seq: 0,
             text: String::new(),
             usage: TokenUsage::default(),
+            echo: serde_json::Map::new(),
         }
+    }
+
+    /// Sets the request settings the snapshots echo.
+    pub fn with_echo(mut self, echo: serde_json::Map<String, Value>) -> Self {
+        self.echo = echo;
+        self
     }
 
     fn event(&mut self, out: &mut Vec<u8>, ty: &str, mut v: Value) {
@@ -130,7 +139,7 @@ impl ResponsesSse {
     }
 
     fn snapshot(&self, status: &str, output: Vec<Value>, usage_v: Value, error: Value) -> Value {
-        response(
+        let r = response(
             &self.id,
             self.created,
             &self.model,
@@ -138,7 +147,8 @@ impl ResponsesSse {
             output,
             usage_v,
             error,
-        )
+        );
+        super::echo::apply(r, &self.echo)
     }
 
     /// `response.created`, `response.in_progress`, and the opened message item and part.

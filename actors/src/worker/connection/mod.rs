@@ -35,6 +35,8 @@ pub struct ConnectionSettings {
     pub sandbox: String,
     pub cwd: Option<String>,
     pub unknown_notifications: Option<prometheus::IntCounter>,
+    /// Supported reasoning efforts per model, filled from `model/list` after the handshake.
+    pub models: Arc<super::models::ModelTable>,
 }
 
 /// What a connection reports to its supervisor.
@@ -293,6 +295,10 @@ impl WorkerConnection {
                     took: self.spawned_at.elapsed(),
                 });
                 self.schedule_ping(ctx);
+                self.request(RpcMethod::ModelList, json!({"includeHidden": true}), None);
+            }
+            (RpcMethod::ModelList, Ok(result)) => {
+                self.settings.models.record(&result);
             }
             (RpcMethod::Initialize, Err(_)) => self.fail(RestartReason::HandshakeFailed),
             (RpcMethod::AccountRead, _) => self.schedule_ping(ctx),
@@ -309,7 +315,8 @@ impl WorkerConnection {
             (
                 RpcMethod::TurnInterrupt
                 | RpcMethod::ThreadUnsubscribe
-                | RpcMethod::ThreadLoadedList,
+                | RpcMethod::ThreadLoadedList
+                | RpcMethod::ModelList,
                 _,
             ) => {}
         }

@@ -124,6 +124,7 @@ impl WorkerConnection {
                 {
                     obj.insert("effort".into(), Value::String(effort.clone()));
                 }
+                crate::worker::turn_options::apply(&mut params, &t.request.features);
                 self.request(RpcMethod::TurnStart, params, Some(key));
             }
             TurnPhase::CancelledBeforeThread => {
