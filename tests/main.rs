@@ -10,6 +10,7 @@ mod support;
 
 mod api_admission;
 mod api_errors;
+mod api_features;
 mod api_sdk;
 mod api_stream_faults;
 mod api_streaming;

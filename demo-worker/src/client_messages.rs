@@ -45,6 +45,12 @@ pub struct Params<'a> {
     pub approval_policy: Option<Value>,
     #[serde(default, borrow)]
     pub sandbox: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub effort: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub summary: Option<Str<'a>>,
+    #[serde(default)]
+    pub output_schema: Option<Value>,
 }
 
 /// A string borrowed from the line unless it contains escapes (a bare `Option<Cow>` always copies).

@@ -51,6 +51,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
             | "thread/loaded/list"
             | "turn/start"
             | "turn/interrupt"
+            | "model/list"
     );
     if !known {
         let message = format!("Invalid request: unknown variant `{method}`");
@@ -67,6 +68,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
         "thread/unsubscribe" => thread_requests::unsubscribe(ctx, id, params),
         "thread/loaded/list" => thread_requests::loaded_list(ctx, id),
         "turn/start" => turn_requests::start(ctx, id, params),
+        "model/list" => crate::models::list(ctx, id),
         _ => turn_requests::interrupt(ctx, id, params),
     }
 }
