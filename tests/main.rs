@@ -12,6 +12,7 @@ mod api_admission;
 mod api_errors;
 mod api_features;
 mod api_sdk;
+mod api_sdk_parse;
 mod api_stream_faults;
 mod api_streaming;
 mod auth_keys;
