@@ -20,7 +20,10 @@ pub fn run_parse_check(addr: SocketAddr, model: &str, expected: &str) {
         Ok(p) if !p.is_empty() => p,
         _ => panic!("CODEXD_PYTHON is not set: run `make test` or `source .cache/test-env`"),
     };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/openai_parse_check.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/sdk/openai_parse_check.py"
+    );
     let mut child = Command::new(&python)
         .arg(script)
         .arg(format!("http://{addr}/v1"))
@@ -46,9 +49,22 @@ pub fn run_parse_check(addr: SocketAddr, model: &str, expected: &str) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let (mut out, mut err) = (String::new(), String::new());
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    assert!(status.success(), "the parse check failed ({status}):\n{out}\n{err}");
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        status.success(),
+        "the parse check failed ({status}):\n{out}\n{err}"
+    );
     assert!(out.contains("all checks passed"), "{out}");
 }
 

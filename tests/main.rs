@@ -42,6 +42,7 @@ mod ops_rules;
 mod ops_runbooks;
 mod queue_hangup;
 mod real_codex;
+mod real_codex_features;
 #[path = "prometheus.rs"]
 mod real_prometheus;
 mod shutdown;
