@@ -247,7 +247,7 @@ fn stop_sequences_cut_the_answer_streamed_and_not() {
 }
 
 #[test]
-fn ignored_fields_are_counted_unknown_ones_refused_and_responses_echo_the_settings() {
+fn ignored_and_unknown_fields_are_counted_refused_ones_named_and_responses_echo_the_settings() {
     let d = Daemon::start_ready(one_worker());
     let r = chat(
         &d,
@@ -295,17 +295,27 @@ fn ignored_fields_are_counted_unknown_ones_refused_and_responses_echo_the_settin
                 .join("\n")
         );
     }
-    let r = chat(
-        &d,
-        json!({"model": "codex-demo", "messages": user(json!("x")), "frobnicate": true}),
-    );
-    let msg = assert_400(&r, "unknown_parameter", "frobnicate");
-    assert!(msg.contains("Unknown parameter"), "{msg}");
+    // Fields neither API defines are accepted and counted as `other`.
+    for _ in 0..2 {
+        let r = chat(
+            &d,
+            json!({"model": "codex-demo", "messages": user(json!("x")), "frobnicate": true, "top_k": 3}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     let r = responses(
         &d,
         json!({"model": "codex-demo", "input": "x", "stop": "y"}),
     );
-    assert_400(&r, "unknown_parameter", "stop");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let m = d.metrics();
+    for (route, n) in [("/v1/chat/completions", 2), ("/v1/responses", 1)] {
+        let a =
+            format!("codexd_request_fields_ignored_total{{route=\"{route}\",field=\"other\"}} {n}");
+        let b =
+            format!("codexd_request_fields_ignored_total{{field=\"other\",route=\"{route}\"}} {n}");
+        assert!(m.lines().any(|l| l == a || l == b), "{a}");
+    }
     let r = responses(
         &d,
         json!({"model": "codex-demo", "input": "x", "background": true}),

@@ -17,10 +17,6 @@ pub enum ApiError {
         param: String,
         message: String,
     },
-    /// A request field neither API defines (OpenAI's `unknown_parameter`).
-    UnknownParameter {
-        param: String,
-    },
     Unauthorized,
     Forbidden,
     NotFound,
@@ -80,9 +76,7 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status().as_u16(), self.code())?;
         match self {
-            ApiError::InvalidField { param, .. } | ApiError::UnknownParameter { param } => {
-                write!(f, " (param {param})")
-            }
+            ApiError::InvalidField { param, .. } => write!(f, " (param {param})"),
             ApiError::PayloadTooLarge { limit } => write!(f, " (limit {limit} bytes)"),
             ApiError::BodyTimeout { limit_ms } => write!(f, " (limit {limit_ms} ms)"),
             ApiError::Rejected { reason, .. } => write!(f, " (admission {reason})"),
@@ -114,9 +108,6 @@ impl ApiError {
             ApiError::InvalidJson => class(StatusCode::BAD_REQUEST, INVALID, "invalid_json", Info),
             ApiError::InvalidField { .. } => {
                 class(StatusCode::BAD_REQUEST, INVALID, "invalid_value", Info)
-            }
-            ApiError::UnknownParameter { .. } => {
-                class(StatusCode::BAD_REQUEST, INVALID, "unknown_parameter", Info)
             }
             ApiError::Unauthorized => class(
                 StatusCode::UNAUTHORIZED,
@@ -249,9 +240,7 @@ impl ApiError {
 
     pub fn param(&self) -> Option<&str> {
         match self {
-            ApiError::InvalidField { param, .. } | ApiError::UnknownParameter { param } => {
-                Some(param)
-            }
+            ApiError::InvalidField { param, .. } => Some(param),
             ApiError::ModelNotFound => Some("model"),
             ApiError::Stream(StreamOutcome::WorkerError {
                 upstream: Some(UpstreamErrorKind::ContextLength),
@@ -265,7 +254,6 @@ impl ApiError {
         let base: String = match self {
             ApiError::InvalidJson => "The request body is not valid JSON.".into(),
             ApiError::InvalidField { message, .. } => message.clone(),
-            ApiError::UnknownParameter { param } => format!("Unknown parameter: '{param}'."),
             ApiError::Unauthorized => "Incorrect or missing API key.".into(),
             ApiError::Forbidden => "Access to this endpoint is not allowed.".into(),
             ApiError::NotFound => "Not found.".into(),

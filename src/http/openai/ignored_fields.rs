@@ -1,8 +1,9 @@
 //! Every top-level request field of both APIs, sorted by what codexd does with it: honoured,
 //! handled by the client-tools code ("see Tools"), accepted but ignored (Codex has no place for
-//! it: counted per field in `codexd_request_fields_ignored_total{route,field}`), refused with
-//! a 400 naming it, or unknown (400 `unknown_parameter`, as OpenAI answers). docs/api.md,
-//! "Request fields", has the same table.
+//! it: counted per field in `codexd_request_fields_ignored_total{route,field}`), or refused
+//! with a 400 naming it. A field neither API defines is accepted and counted as `other`
+//! (OpenAI would answer 400 `unknown_parameter`; clients written for other compatible servers
+//! send extension fields such as `top_k`). docs/api.md, "Request fields", has the same table.
 
 use super::ApiKind;
 use crate::http::errors::ApiError;
@@ -89,6 +90,8 @@ pub const RESPONSES_IGNORED: &[&str] = &[
     "background",
     "include",
 ];
+/// The `field` label of every field neither API defines.
+pub const UNKNOWN: &str = "other";
 const RESPONSES_REFUSED: &[(&str, &str)] = &[
     (
         "conversation",
@@ -128,9 +131,9 @@ pub fn classify(kind: ApiKind, o: &Map<String, Value>) -> Result<Vec<&'static st
             }
             continue;
         }
-        return Err(ApiError::UnknownParameter {
-            param: key.to_owned(),
-        });
+        if !out.contains(&UNKNOWN) {
+            out.push(UNKNOWN);
+        }
     }
     Ok(out)
 }
@@ -165,7 +168,7 @@ pub fn label_set() -> [(&'static str, &'static [&'static str]); 2] {
 /// Creates every series at 0 (so `increase()` sees the first one).
 pub fn init(counter: &IntCounterVec) {
     for (route, fields) in label_set() {
-        for f in fields {
+        for f in fields.iter().chain([&UNKNOWN]) {
             counter.with_label_values(&[route, f]);
         }
     }
@@ -196,19 +199,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok, vec!["max_tokens", "modalities", "temperature"]);
-        let e = run(ApiKind::Chat, json!({"model": "m", "frobnicate": 1})).unwrap_err();
-        assert_eq!(
-            (e.param(), e.code()),
-            (Some("frobnicate"), "unknown_parameter")
+        let unknown = run(
+            ApiKind::Chat,
+            json!({"model": "m", "frobnicate": 1, "top_k": 3}),
         );
+        assert_eq!(unknown.unwrap(), vec!["other"]);
         let e = run(ApiKind::Chat, json!({"audio": {"voice": "x"}})).unwrap_err();
         assert_eq!((e.param(), e.code()), (Some("audio"), "invalid_value"));
         let e = run(ApiKind::Chat, json!({"modalities": ["text", "audio"]})).unwrap_err();
         assert_eq!(e.param(), Some("modalities"));
         let e = run(ApiKind::Responses, json!({"background": true})).unwrap_err();
         assert_eq!(e.param(), Some("background"));
-        let e = run(ApiKind::Responses, json!({"max_tokens": 3})).unwrap_err();
-        assert_eq!(e.code(), "unknown_parameter");
+        assert_eq!(
+            run(ApiKind::Responses, json!({"max_tokens": 3})).unwrap(),
+            vec!["other"]
+        );
         assert_eq!(
             run(
                 ApiKind::Responses,
