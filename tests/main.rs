@@ -17,6 +17,7 @@ mod api_stream_faults;
 mod api_streaming;
 mod auth_keys;
 mod canary;
+mod canary_features;
 mod chaos;
 mod cli_config;
 mod docs;
