@@ -11,6 +11,7 @@ mod support;
 mod api_admission;
 mod api_errors;
 mod api_features;
+mod api_reasoning;
 mod api_sdk;
 mod api_sdk_parse;
 mod api_stream_faults;

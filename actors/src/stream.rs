@@ -362,6 +362,11 @@ impl Handler<TurnUpdate> for UpstreamStream {
             }),
             TurnUpdate::Delta { kind, text } => self.on_delta(kind, text, ctx),
             TurnUpdate::Usage(u) => self.usage = u,
+            TurnUpdate::Reasoning(text) => {
+                if matches!(self.phase, Phase::Running { .. }) && !text.is_empty() {
+                    let _ = self.out.send(StreamOutput::Reasoning(text));
+                }
+            }
             TurnUpdate::UpstreamError(kind) => {
                 self.upstream_error = Some(kind);
                 self.emit(StreamEvent::UpstreamErrorReceived {

@@ -99,6 +99,8 @@ pub enum TurnUpdate {
         text: String,
     },
     Usage(TokenUsage),
+    /// A piece of the reasoning summary the turn asked for.
+    Reasoning(String),
     UpstreamError(UpstreamErrorKind),
     Completed(TurnStatus),
     /// A JSON-RPC request for the turn was refused by the worker.
@@ -112,6 +114,8 @@ pub enum TurnUpdate {
 pub enum StreamOutput {
     /// Generated text; `first` marks the first generated token of the stream.
     Text(String),
+    /// A piece of the model's reasoning summary (Responses shows it as a reasoning item).
+    Reasoning(String),
     /// A comment line to keep idle connections alive.
     Keepalive,
     /// Final usage, sent just before `Ended(Completed)`.

@@ -241,6 +241,7 @@ async fn unary(
     peer: Option<&PeerSocket>,
 ) -> Result<HttpResponse, ApiError> {
     let mut text = String::new();
+    let mut reasoning = String::new();
     let mut usage = TokenUsage::default();
     let hung_up = peer::hang_up(peer);
     tokio::pin!(hung_up);
@@ -251,6 +252,7 @@ async fn unary(
         };
         match item {
             Some(StreamOutput::Text(t)) => text.push_str(&t),
+            Some(StreamOutput::Reasoning(t)) => reasoning.push_str(&t),
             Some(StreamOutput::Usage(u)) => usage = u,
             Some(StreamOutput::Keepalive) => {}
             Some(StreamOutput::Ended(StreamOutcome::Completed)) => break,
@@ -278,6 +280,10 @@ async fn unary(
             ),
             echo,
         ),
+    };
+    let body = match (kind, reasoning.is_empty()) {
+        (ApiKind::Responses, false) => super::openai::reasoning_sse::prepend(body, &reasoning),
+        _ => body,
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")

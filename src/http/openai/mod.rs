@@ -7,6 +7,7 @@ pub mod effort;
 pub mod features;
 pub mod ignored_fields;
 pub mod images;
+pub mod reasoning_sse;
 pub mod request;
 pub mod responses;
 pub mod schema_strict;

@@ -96,6 +96,8 @@ pub struct ResponsesSse {
     delta_head: Vec<u8>,
     /// The request settings every `response` snapshot echoes (`echo.rs`).
     echo: serde_json::Map<String, Value>,
+    /// The reasoning summary item, after the message item.
+    reasoning: super::reasoning_sse::ReasoningSse,
 }
 
 const DELTA_TAIL: &[u8] = b",\"logprobs\":[],\"sequence_number\":";
@@ -116,6 +118,10 @@ impl ResponsesSse {
             text: String::new(),
             usage: TokenUsage::default(),
             echo: serde_json::Map::new(),
+            reasoning: super::reasoning_sse::ReasoningSse::new(
+                format!("rs_{}", crate::http::ids::hex(24)),
+                1,
+            ),
         }
     }
 
@@ -174,7 +180,16 @@ impl ResponsesSse {
     /// Encodes one output; returns true once the stream is over.
     pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
         match item {
+            StreamOutput::Reasoning(t) => {
+                for (ty, v) in self.reasoning.delta(&t) {
+                    self.event(out, ty, v);
+                }
+                false
+            }
             StreamOutput::Text(t) => {
+                for (ty, v) in self.reasoning.close() {
+                    self.event(out, ty, v);
+                }
                 out.extend_from_slice(&self.delta_head);
                 let _ = serde_json::to_writer(&mut *out, &t);
                 out.extend_from_slice(DELTA_TAIL);
@@ -193,6 +208,9 @@ impl ResponsesSse {
                 false
             }
             StreamOutput::Ended(StreamOutcome::Completed) => {
+                for (ty, v) in self.reasoning.close() {
+                    self.event(out, ty, v);
+                }
                 let id = self.msg_id.clone();
                 let text = std::mem::take(&mut self.text);
                 self.event(out, "response.output_text.done", json!({"item_id": id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}));
@@ -208,7 +226,10 @@ impl ResponsesSse {
                     "response.output_item.done",
                     json!({"output_index": 0, "item": item.clone()}),
                 );
-                let r = self.snapshot("completed", vec![item], usage(&self.usage), Value::Null);
+                let output = std::iter::once(item)
+                    .chain(self.reasoning.finished())
+                    .collect();
+                let r = self.snapshot("completed", output, usage(&self.usage), Value::Null);
                 self.event(out, "response.completed", json!({"response": r}));
                 true
             }

@@ -198,6 +198,7 @@ impl WorkerConnection {
         match signal {
             TurnSignal::Delta(kind, text) => self.notify(key, TurnUpdate::Delta { kind, text }),
             TurnSignal::Usage(u) => self.notify(key, TurnUpdate::Usage(u)),
+            TurnSignal::Reasoning(text) => self.notify(key, TurnUpdate::Reasoning(text)),
             TurnSignal::Error(kind) => self.notify(key, TurnUpdate::UpstreamError(kind)),
             TurnSignal::Completed(status) => {
                 self.notify(key, TurnUpdate::Completed(status));
