@@ -53,6 +53,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     let metrics = Metrics::try_new(&wiring::metrics_settings(&config))
         .map_err(|e| StartupError::MetricsInitFailed(e.to_string()))?;
     let handles = metrics.handles.clone();
+    crate::http::openai::ignored_fields::init(&handles.fields_ignored);
     let limit_metrics = crate::limits::LimitMetrics::register(
         metrics.registry(),
         config.limits.backend,
@@ -70,6 +71,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         .map_err(|e| StartupError::BindFailed(format!("metrics.listen: {e}")))?;
     let supervisor_settings = wiring::supervisor_settings(&config, program, &handles)
         .map_err(|e| StartupError::InvalidConfig(e.to_string()))?;
+    let efforts = supervisor_settings.connection.models.clone();
 
     let bus_addr = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start();
     let bus = BusHandle::new(bus_addr.clone());
@@ -158,6 +160,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         tools: Arc::new(crate::http::followup::ToolState::from_config(
             &config, parked,
         )),
+        efforts,
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;

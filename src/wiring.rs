@@ -102,6 +102,7 @@ pub fn supervisor_settings(
                 park_ttl: ms(c.tools.parked_ttl_ms),
                 max_parked: c.tools.max_parked_per_worker as usize,
             },
+            models: Arc::default(),
         }),
         queue_depth: Some(handles.queue_depth.clone()),
     })

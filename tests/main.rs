@@ -10,12 +10,16 @@ mod support;
 
 mod api_admission;
 mod api_errors;
+mod api_features;
+mod api_reasoning;
 mod api_sdk;
+mod api_sdk_parse;
 mod api_stream_faults;
 mod api_streaming;
 mod api_tools;
 mod auth_keys;
 mod canary;
+mod canary_features;
 mod canary_tools;
 mod chaos;
 mod cli_config;
@@ -43,6 +47,7 @@ mod ops_rules;
 mod ops_runbooks;
 mod queue_hangup;
 mod real_codex;
+mod real_codex_features;
 mod real_codex_tools;
 #[path = "prometheus.rs"]
 mod real_prometheus;

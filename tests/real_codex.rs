@@ -17,7 +17,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The native Codex binary; fails (never skips) when the test dependencies are not installed.
-fn codex_bin() -> PathBuf {
+pub(crate) fn codex_bin() -> PathBuf {
     if std::env::var_os("CODEXD_CODEX_BIN").is_none_or(|v| v.is_empty()) {
         panic!(
             "CODEXD_CODEX_BIN is not set: the real-Codex tests need the pinned Codex CLI {}. \
@@ -36,9 +36,9 @@ fn codex_bin() -> PathBuf {
 
 /// A daemon whose single worker is real Codex, and the mock provider Codex talks to.
 /// Fields drop in order: the daemon (and its worker) stops before the mock goes away.
-struct Rig {
-    daemon: Daemon,
-    mock: MockProvider,
+pub(crate) struct Rig {
+    pub(crate) daemon: Daemon,
+    pub(crate) mock: MockProvider,
 }
 
 fn toml_path(p: &std::path::Path) -> String {
@@ -47,12 +47,12 @@ fn toml_path(p: &std::path::Path) -> String {
 
 /// Starts the mock, then codexd with one Codex worker pointed at it (Codex's own OTLP trace
 /// export to the mock when `otel`), and waits until the worker is ready.
-fn rig(label: &str, otel: bool) -> Rig {
+pub(crate) fn rig(label: &str, otel: bool) -> Rig {
     rig_with(label, otel, |c| c)
 }
 
 /// [`rig`] with a last change to the daemon's config.
-fn rig_with(label: &str, otel: bool, tweak: impl FnOnce(Config) -> Config) -> Rig {
+pub(crate) fn rig_with(label: &str, otel: bool, tweak: impl FnOnce(Config) -> Config) -> Rig {
     let bin = codex_bin();
     let mock = MockProvider::start(Reply::default()).expect("start the mock provider");
     let mut args = codex_env::worker_args(&mock.base_url(), MOCK_MODEL);

@@ -85,6 +85,7 @@ impl Tree {
                 cwd: None,
                 unknown_notifications: None,
                 tools: Default::default(),
+                models: Default::default(),
             }),
             queue_depth: None,
         };
@@ -157,6 +158,7 @@ impl Tree {
                 stream: true,
                 accepted_at: Instant::now(),
                 tools: Default::default(),
+                features: Default::default(),
             }),
             lease,
             out,

@@ -34,6 +34,7 @@ pub mod labels;
 pub mod metrics;
 pub mod outcome;
 pub mod parked;
+pub mod stop;
 pub mod stream;
 pub mod tools;
 pub mod turn;

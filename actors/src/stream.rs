@@ -81,6 +81,8 @@ pub struct UpstreamStream {
     idle_timer: Option<SpawnHandle>,
     /// The generated text, kept only when content capture is on.
     captured: String,
+    /// The request's stop sequences, when it sent some.
+    stop: Option<crate::stop::StopMatcher>,
 }
 
 impl UpstreamStream {
@@ -94,6 +96,7 @@ impl UpstreamStream {
         timing: Arc<UpstreamTiming>,
     ) -> Self {
         Self {
+            stop: crate::stop::StopMatcher::new(&request.features.stop),
             request,
             slot: lease.slot,
             queue_wait: lease.queue_wait,
@@ -151,10 +154,21 @@ impl UpstreamStream {
         self.last_delta_at = Some(now);
         self.chunks += 1;
         if kind == DeltaKind::Text && !text.is_empty() {
+            let (text, stopped) = match &mut self.stop {
+                Some(m) => m.feed(&text),
+                None => (text, false),
+            };
             if self.settings.capture_content {
                 self.captured.push_str(&text);
             }
-            let _ = self.out.send(StreamOutput::Text(text));
+            if !text.is_empty() {
+                let _ = self.out.send(StreamOutput::Text(text));
+            }
+            if stopped {
+                // A stop sequence: the answer is complete; the rest of the turn is not wanted.
+                let _ = self.out.send(StreamOutput::Usage(self.usage));
+                return self.abort(StreamOutcome::Completed, ctx);
+            }
         }
         self.arm_idle(ctx);
     }
@@ -200,7 +214,13 @@ impl UpstreamStream {
                 });
                 return self.end_aborted(ctx);
             }
-            (_, TurnStatus::Completed, None) => StreamOutcome::Completed,
+            (_, TurnStatus::Completed, None) => {
+                let held = self.stop.as_mut().map(|m| m.flush()).unwrap_or_default();
+                if !held.is_empty() {
+                    let _ = self.out.send(StreamOutput::Text(held));
+                }
+                StreamOutcome::Completed
+            }
             (_, _, upstream) => StreamOutcome::worker_error(upstream),
         };
         self.end(outcome, ctx)
@@ -342,6 +362,11 @@ impl Handler<TurnUpdate> for UpstreamStream {
             }),
             TurnUpdate::Delta { kind, text } => self.on_delta(kind, text, ctx),
             TurnUpdate::Usage(u) => self.usage = u,
+            TurnUpdate::Reasoning(text) => {
+                if matches!(self.phase, Phase::Running { .. }) && !text.is_empty() {
+                    let _ = self.out.send(StreamOutput::Reasoning(text));
+                }
+            }
             TurnUpdate::UpstreamError(kind) => {
                 self.upstream_error = Some(kind);
                 self.emit(StreamEvent::UpstreamErrorReceived {

@@ -44,6 +44,22 @@ pub struct TurnRequest {
     pub accepted_at: Instant,
     /// Client tools and the follow-up this request brings (empty for a plain turn).
     pub tools: crate::tools::ToolTurn,
+    /// Request features beyond text (structured output, images, reasoning, stop).
+    pub features: TurnFeatures,
+}
+
+/// What a request asks of its turn beyond the text input (all optional; checked by the front
+/// end before the turn is queued).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnFeatures {
+    /// The turn's `outputSchema` (strict-compatible JSON Schema). Never logged.
+    pub output_schema: Option<serde_json::Value>,
+    /// Images as checked `data:` URLs, sent as `{type:"image", url}` input items. Never logged.
+    pub images: Vec<String>,
+    /// The turn's reasoning `summary` (`auto`, `concise`, `detailed`, `none`).
+    pub reasoning_summary: Option<String>,
+    /// Stop sequences, emulated by the stream (`crate::stop`).
+    pub stop: Vec<String>,
 }
 
 /// Token usage as reported by the worker.
@@ -85,6 +101,8 @@ pub enum TurnUpdate {
         text: String,
     },
     Usage(TokenUsage),
+    /// A piece of the reasoning summary the turn asked for.
+    Reasoning(String),
     UpstreamError(UpstreamErrorKind),
     Completed(TurnStatus),
     /// A JSON-RPC request for the turn was refused by the worker.
@@ -103,6 +121,8 @@ pub enum TurnUpdate {
 pub enum StreamOutput {
     /// Generated text; `first` marks the first generated token of the stream.
     Text(String),
+    /// A piece of the model's reasoning summary (Responses shows it as a reasoning item).
+    Reasoning(String),
     /// A comment line to keep idle connections alive.
     Keepalive,
     /// A call to a client tool (before `Ended(Completed)`: the answer ends with tool calls).

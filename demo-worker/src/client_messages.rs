@@ -51,6 +51,12 @@ pub struct Params<'a> {
     /// `thread/inject_items.items`.
     #[serde(default)]
     pub items: Option<Value>,
+    #[serde(default, borrow)]
+    pub effort: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub summary: Option<Str<'a>>,
+    #[serde(default)]
+    pub output_schema: Option<Value>,
 }
 
 /// A string borrowed from the line unless it contains escapes (a bare `Option<Cow>` always copies).

@@ -54,6 +54,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
             | "turn/start"
             | "turn/interrupt"
             | "thread/inject_items"
+            | "model/list"
     );
     if !known {
         let message = format!("Invalid request: unknown variant `{method}`");
@@ -77,6 +78,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
                 .and_then(|t| crate::ids::parse_tagged(t, crate::ids::THREAD));
             client_tools::inject(ctx, id, thread, params.items.as_ref())
         }
+        "model/list" => crate::models::list(ctx, id),
         _ => turn_requests::interrupt(ctx, id, params),
     }
 }

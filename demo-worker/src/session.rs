@@ -49,6 +49,8 @@ pub struct TurnRef {
 pub struct TurnSpec {
     pub at: TurnRef,
     pub input: String,
+    /// Output schema, images, effort and summary (`turn_options.rs`).
+    pub options: crate::turn_options::TurnOptions,
 }
 
 pub struct Session {

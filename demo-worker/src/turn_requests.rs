@@ -51,9 +51,16 @@ pub fn start(ctx: &Rc<Session>, id: &Value, params: Params<'_>) {
     let thread_id = Tagged(THREAD, thread);
     ctx.out
         .notify("turn/started", TurnEvent { thread_id, turn });
+    let options = crate::turn_options::TurnOptions::new(
+        &input,
+        params.output_schema,
+        params.effort.as_deref(),
+        params.summary.as_deref(),
+    );
     let input = input_text(&input);
     extra_notifications::turn_began(ctx, thread, at.turn, &input);
-    let task = tokio::task::spawn_local(turn_task::run(Rc::clone(ctx), TurnSpec { at, input }));
+    let spec = TurnSpec { at, input, options };
+    let task = tokio::task::spawn_local(turn_task::run(Rc::clone(ctx), spec));
     let abort = task.abort_handle();
     ctx.turns
         .borrow_mut()

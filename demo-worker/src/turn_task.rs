@@ -7,7 +7,7 @@ use tokio::time::sleep;
 
 use crate::clock::{now_ms, now_secs};
 use crate::ids::{Tagged, MESSAGE, THREAD, TURN};
-use crate::reply_text::{chunks, reply_for, tokens_for};
+use crate::reply_text::{chunks, tokens_for};
 use crate::session::{Session, TurnRef, TurnSpec};
 use crate::turn_messages::{
     AgentMessage, AgentMessageDelta, ErrorEvent, ItemCompleted, ItemStarted, TokenUsage,
@@ -36,11 +36,12 @@ pub async fn run(ctx: Rc<Session>, spec: TurnSpec) {
             let word = server_requests::ask(&ctx, kind, spec.at.thread, spec.at.turn).await;
             format!("approval: {word}")
         }
-        None => reply_for(config.reply.as_deref(), &spec.input),
+        None => spec.options.reply(config.reply.as_deref(), &spec.input),
     };
     if let Some(delay) = config.first_token_delay {
         sleep(delay).await;
     }
+    crate::turn_options::stream_summary(&ctx, &spec.options, spec.at.thread, spec.at.turn);
 
     let (thread_id, turn_id) = (Tagged(THREAD, spec.at.thread), Tagged(TURN, spec.at.turn));
     let item_id = Tagged(MESSAGE, spec.at.turn);

@@ -166,6 +166,8 @@ pub struct Codex {
     pub sandbox: String,
     pub approvals: ApprovalAnswer,
     pub allow_client_system_prompt: bool,
+    /// Largest accepted image (decoded bytes of one `data:` URL).
+    pub max_image_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -349,6 +351,7 @@ impl Default for Codex {
             sandbox: "read-only".into(),
             approvals: ApprovalAnswer::Decline,
             allow_client_system_prompt: false,
+            max_image_bytes: 4 * 1024 * 1024,
         }
     }
 }

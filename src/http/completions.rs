@@ -133,6 +133,22 @@ async fn run(
         .clone();
     facts.set_model(&model.id, parsed.stream);
     let mut plan = super::followup::plan(kind, &value, state, &facts.ids)?;
+    let (features, effort) = super::openai::features::resolve(
+        &parsed.features,
+        kind,
+        &model,
+        &state.efforts,
+        state.api.max_image_bytes,
+    )?;
+    let route_of = |k| match k {
+        ApiKind::Chat => Route::ChatCompletions,
+        ApiKind::Responses => Route::Responses,
+    };
+    super::openai::ignored_fields::count(
+        &state.metrics.fields_ignored,
+        route_of(kind).label().as_str(),
+        &parsed.features.ignored,
+    );
     // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
     let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
     let Some(lease) = super::followup::lease(&mut plan, state, facts, peer.as_deref()).await?
@@ -164,16 +180,25 @@ async fn run(
         route,
         model_id: model.id.clone(),
         codex_model: model.codex_model.clone(),
-        reasoning_effort: model.reasoning_effort.clone(),
+        reasoning_effort: effort,
         developer_instructions: if state.api.allow_system_prompt {
             parsed.system.clone()
         } else {
             None
         },
-        input: parsed.input.clone(),
+        input: if parsed.features.json_object {
+            format!(
+                "{}\n\n{}",
+                parsed.input,
+                super::openai::features::JSON_OBJECT_INSTRUCTION
+            )
+        } else {
+            parsed.input.clone()
+        },
         stream: parsed.stream,
         accepted_at,
         tools: plan.turn.clone(),
+        features,
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let timing = Arc::new(UpstreamTiming::default());
@@ -206,7 +231,8 @@ async fn run(
         )
         .await
     } else {
-        unary(kind, rx, &model.id, facts, peer.as_deref(), memo).await
+        let echo = &parsed.features.echo;
+        unary(kind, rx, &model.id, echo, facts, peer.as_deref(), memo).await
     }
 }
 
@@ -224,12 +250,14 @@ async fn unary(
     kind: ApiKind,
     mut rx: mpsc::UnboundedReceiver<StreamOutput>,
     model: &str,
+    echo: &serde_json::Map<String, serde_json::Value>,
     facts: &RequestFacts,
     peer: Option<&PeerSocket>,
     mut memo: Option<super::followup::Memo>,
 ) -> Result<HttpResponse, ApiError> {
     let mut text = String::new();
     let mut calls = Vec::new();
+    let mut reasoning = String::new();
     let mut usage = TokenUsage::default();
     let hung_up = peer::hang_up(peer);
     tokio::pin!(hung_up);
@@ -241,6 +269,7 @@ async fn unary(
         match item {
             Some(StreamOutput::Text(t)) => text.push_str(&t),
             Some(StreamOutput::ToolCall(c)) => calls.push(c),
+            Some(StreamOutput::Reasoning(t)) => reasoning.push_str(&t),
             Some(StreamOutput::Usage(u)) => usage = u,
             Some(StreamOutput::Keepalive) => {}
             Some(StreamOutput::Ended(StreamOutcome::Completed)) => break,
@@ -275,8 +304,12 @@ async fn unary(
             if let Some(m) = memo.as_mut() {
                 m.finish(&id, &text, &calls);
             }
-            body
+            super::openai::echo::apply(body, echo)
         }
+    };
+    let body = match (kind, reasoning.is_empty()) {
+        (ApiKind::Responses, false) => super::openai::reasoning_sse::prepend(body, &reasoning),
+        _ => body,
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -349,14 +382,17 @@ async fn stream(
             parsed.include_usage,
             req_id,
         )),
-        ApiKind::Responses => Sse::Responses(ResponsesSse::new(
-            memo.as_mut()
-                .map_or_else(|| format!("resp_{}", ids::hex(24)), |m| m.id()),
-            format!("msg_{}", ids::hex(24)),
-            created,
-            model.to_owned(),
-            req_id,
-        )),
+        ApiKind::Responses => Sse::Responses(
+            ResponsesSse::new(
+                memo.as_mut()
+                    .map_or_else(|| format!("resp_{}", ids::hex(24)), |m| m.id()),
+                format!("msg_{}", ids::hex(24)),
+                created,
+                model.to_owned(),
+                req_id,
+            )
+            .with_echo(parsed.features.echo.clone()),
+        ),
     };
     let mut head = Vec::with_capacity(1024);
     sse.prelude(&mut head);

@@ -24,6 +24,8 @@ pub struct ApiSettings {
     pub retry_after_s: u32,
     pub header_hold: Duration,
     pub allow_system_prompt: bool,
+    /// `codex.max_image_bytes`.
+    pub max_image_bytes: usize,
     pub models: Vec<ModelEntry>,
     /// Share of traces starting here that are sampled (inbound parents are honoured).
     pub trace_sample_ratio: f64,
@@ -42,6 +44,7 @@ impl ApiSettings {
             retry_after_s: c.admission.retry_after_s,
             header_hold: Duration::from_millis(c.streaming.header_hold_ms),
             allow_system_prompt: c.codex.allow_client_system_prompt,
+            max_image_bytes: c.codex.max_image_bytes as usize,
             models: c.models.clone(),
             trace_sample_ratio,
         }
@@ -76,4 +79,6 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::Limiter>,
     /// Client tools: parked turns and the `previous_response_id` store.
     pub tools: Arc<super::followup::ToolState>,
+    /// Reasoning efforts per Codex model, learnt from the workers' `model/list`.
+    pub efforts: Arc<codexd_actors::worker::models::ModelTable>,
 }

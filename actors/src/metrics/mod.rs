@@ -71,6 +71,9 @@ pub struct MetricsHandles {
     pub unknown_notifications: IntCounter,
     pub bus_dropped: IntCounterVec,
     pub spans_dropped: IntCounter,
+    /// Accepted request fields codexd has no place for, by route and field (the front end
+    /// owns the closed field set and creates the series).
+    pub fields_ignored: IntCounterVec,
 }
 
 /// Every family, registered once.
@@ -167,6 +170,13 @@ impl Metrics {
             spans_dropped: reg!(IntCounter::new(
                 "codexd_trace_spans_dropped_total",
                 "Spans dropped because the export queue was full or the collector failed."
+            )?),
+            fields_ignored: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_request_fields_ignored_total",
+                    "Accepted request fields codexd has no place for, by route and field."
+                ),
+                &["route", "field"]
             )?),
         };
         let m = Self {

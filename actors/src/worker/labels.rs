@@ -67,6 +67,7 @@ label_enum!(
         ThreadUnsubscribe => "thread/unsubscribe",
         ThreadLoadedList => "thread/loaded/list",
         ThreadInjectItems => "thread/inject_items",
+        ModelList => "model/list",
     }
 );
 

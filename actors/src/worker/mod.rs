@@ -6,10 +6,12 @@ pub mod connection;
 pub mod labels;
 pub mod lease;
 pub mod lines;
+pub mod models;
 pub mod process;
 pub mod protocol;
 pub mod state;
 pub mod supervisor;
+pub mod turn_options;
 
 pub use lease::Lease;
 pub use supervisor::{SupervisorSettings, WorkerSupervisor};

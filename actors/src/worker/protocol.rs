@@ -220,6 +220,8 @@ pub enum TurnSignal {
     Usage(TokenUsage),
     Error(UpstreamErrorKind),
     Completed(TurnStatus),
+    /// A piece of the model's reasoning summary (`item/reasoning/summaryTextDelta`).
+    Reasoning(String),
     Ignored,
     Unknown,
 }
@@ -235,7 +237,6 @@ const IGNORED: &[&str] = &[
     "configWarning",
     "account/rateLimits/updated",
     "account/updated",
-    "item/reasoning/summaryTextDelta",
     "item/reasoning/summaryPartAdded",
     "item/reasoning/textDelta",
     "turn/diff/updated",
@@ -262,6 +263,9 @@ pub fn classify(method: &str, params: NoteParams<'_>) -> TurnSignal {
         "item/commandExecution/outputDelta"
         | "item/fileChange/outputDelta"
         | "item/mcpToolCall/progress" => TurnSignal::Delta(DeltaKind::Tool, String::new()),
+        "item/reasoning/summaryTextDelta" => {
+            TurnSignal::Reasoning(params.delta.map(Cow::into_owned).unwrap_or_default())
+        }
         "thread/tokenUsage/updated" => TurnSignal::Usage(usage(params.token_usage)),
         "error" => {
             if params.will_retry == Some(true) {

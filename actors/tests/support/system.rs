@@ -153,6 +153,7 @@ impl<L: Launch> Harness<L> {
                 cwd: None,
                 unknown_notifications: None,
                 tools: Default::default(),
+                models: Default::default(),
             }),
             queue_depth: Some(queue_depth),
         };
@@ -267,6 +268,7 @@ pub fn request(req: &str, input: &str) -> Arc<TurnRequest> {
         stream: true,
         accepted_at: Instant::now(),
         tools: Default::default(),
+        features: Default::default(),
     })
 }
 

@@ -286,6 +286,9 @@ pub fn observe(memo: &mut Option<Memo>, item: &StreamOutput) {
             );
             m.finish(&id, &text, &calls);
         }
-        StreamOutput::Keepalive | StreamOutput::Usage(_) | StreamOutput::Ended(_) => {}
+        StreamOutput::Keepalive
+        | StreamOutput::Usage(_)
+        | StreamOutput::Reasoning(_)
+        | StreamOutput::Ended(_) => {}
     }
 }

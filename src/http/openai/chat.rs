@@ -126,6 +126,8 @@ impl ChatSse {
                 out.extend_from_slice(CONTENT_TAIL);
                 false
             }
+            // Chat Completions has no place for a reasoning summary.
+            StreamOutput::Reasoning(_) => false,
             StreamOutput::Keepalive => {
                 out.extend_from_slice(super::KEEPALIVE);
                 false

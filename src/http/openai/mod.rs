@@ -2,9 +2,16 @@
 //! rendering of answers as JSON bodies and SSE frames.
 
 pub mod chat;
+pub mod echo;
+pub mod effort;
+pub mod features;
 pub mod history;
+pub mod ignored_fields;
+pub mod images;
+pub mod reasoning_sse;
 pub mod request;
 pub mod responses;
+pub mod schema_strict;
 pub mod tools;
 
 /// The SSE comment line that keeps an idle stream alive through proxies (both APIs).

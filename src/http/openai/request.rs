@@ -14,6 +14,8 @@ pub struct Parsed {
     pub input: String,
     /// `system`/`developer` text, used only when the operator allows client system prompts.
     pub system: Option<String>,
+    /// Structured output, images, reasoning, stop, ignored fields (`features.rs`).
+    pub features: super::features::Features,
 }
 
 fn obj(v: &Value) -> Result<&serde_json::Map<String, Value>, ApiError> {
@@ -44,13 +46,22 @@ fn flag(o: &serde_json::Map<String, Value>, key: &str) -> Result<bool, ApiError>
 }
 
 /// Text of a message `content`: a string or an array of text parts.
-fn content_text(v: &Value, param: &str, part_types: &[&str]) -> Result<String, ApiError> {
+fn content_text(
+    v: &Value,
+    param: &str,
+    part_types: &[&str],
+    images: &mut Vec<super::images::ImageRef>,
+) -> Result<String, ApiError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Null => Ok(String::new()),
         Value::Array(parts) => {
             let mut out = String::new();
             for (j, p) in parts.iter().enumerate() {
+                if let Some(image) = super::images::part_url(p, &format!("{param}[{j}]")) {
+                    images.push(image?);
+                    continue;
+                }
                 let ty = p.get("type").and_then(Value::as_str).unwrap_or("");
                 if !part_types.contains(&ty) {
                     return Err(ApiError::field(
@@ -134,10 +145,16 @@ pub fn parse_chat(v: &Value) -> Result<Parsed, ApiError> {
     };
     let mut turns = Vec::new();
     let mut system = Vec::new();
+    let mut images = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or("");
         let param = format!("messages[{i}].content");
-        let text = content_text(m.get("content").unwrap_or(&Value::Null), &param, &["text"])?;
+        let text = content_text(
+            m.get("content").unwrap_or(&Value::Null),
+            &param,
+            &["text"],
+            &mut images,
+        )?;
         match role {
             "system" | "developer" => system.push(text),
             "user" | "assistant" | "tool" => turns.push((role.to_owned(), text)),
@@ -155,12 +172,15 @@ pub fn parse_chat(v: &Value) -> Result<Parsed, ApiError> {
             "At least one user message is required.",
         ));
     }
+    let mut features = super::features::chat(o)?;
+    features.images = images;
     Ok(Parsed {
         model,
         stream,
         include_usage,
         input: render(&turns),
         system: join_system(system),
+        features,
     })
 }
 
@@ -182,6 +202,8 @@ pub fn parse_responses(v: &Value) -> Result<Parsed, ApiError> {
     }
     let mut turns = Vec::new();
     let mut tool_items = 0;
+    let mut images = Vec::new();
+    let mut reasoning_items = Vec::new();
     match o.get("input") {
         Some(Value::String(s)) if !s.is_empty() => turns.push(("user".to_owned(), s.clone())),
         Some(Value::Array(items)) if !items.is_empty() => {
@@ -191,12 +213,17 @@ pub fn parse_responses(v: &Value) -> Result<Parsed, ApiError> {
                     tool_items += 1;
                     continue;
                 }
+                if let Some(r) = super::features::reasoning_item(item, &format!("input[{i}]")) {
+                    reasoning_items.push(r?);
+                    continue;
+                }
                 let role = item.get("role").and_then(Value::as_str).unwrap_or("");
                 let param = format!("input[{i}].content");
                 let text = content_text(
                     item.get("content").unwrap_or(&Value::Null),
                     &param,
                     &["input_text", "output_text", "text"],
+                    &mut images,
                 )?;
                 match role {
                     "system" | "developer" => system.push(text),
@@ -229,12 +256,16 @@ pub fn parse_responses(v: &Value) -> Result<Parsed, ApiError> {
             "At least one user message is required.",
         ));
     }
+    let mut features = super::features::responses(o)?;
+    features.images = images;
+    features.reasoning_items = reasoning_items;
     Ok(Parsed {
         model,
         stream,
         include_usage: true,
         input: render(&turns),
         system: join_system(system),
+        features,
     })
 }
 

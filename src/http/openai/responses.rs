@@ -98,6 +98,10 @@ pub struct ResponsesSse {
     delta_head: Vec<u8>,
     /// The `function_call` items streamed so far, completed.
     tool_items: Vec<Value>,
+    /// The request settings every `response` snapshot echoes (`echo.rs`).
+    echo: serde_json::Map<String, Value>,
+    /// The reasoning summary item, after the message item.
+    reasoning: super::reasoning_sse::ReasoningSse,
 }
 
 const DELTA_TAIL: &[u8] = b",\"logprobs\":[],\"sequence_number\":";
@@ -118,7 +122,18 @@ impl ResponsesSse {
             text: String::new(),
             usage: TokenUsage::default(),
             tool_items: Vec::new(),
+            echo: serde_json::Map::new(),
+            reasoning: super::reasoning_sse::ReasoningSse::new(
+                format!("rs_{}", crate::http::ids::hex(24)),
+                1,
+            ),
         }
+    }
+
+    /// Sets the request settings the snapshots echo.
+    pub fn with_echo(mut self, echo: serde_json::Map<String, Value>) -> Self {
+        self.echo = echo;
+        self
     }
 
     fn event(&mut self, out: &mut Vec<u8>, ty: &str, mut v: Value) {
@@ -135,7 +150,7 @@ impl ResponsesSse {
     }
 
     fn snapshot(&self, status: &str, output: Vec<Value>, usage_v: Value, error: Value) -> Value {
-        response(
+        let r = response(
             &self.id,
             self.created,
             &self.model,
@@ -143,7 +158,8 @@ impl ResponsesSse {
             output,
             usage_v,
             error,
-        )
+        );
+        super::echo::apply(r, &self.echo)
     }
 
     /// `response.created`, `response.in_progress`, and the opened message item and part.
@@ -169,7 +185,16 @@ impl ResponsesSse {
     /// Encodes one output; returns true once the stream is over.
     pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
         match item {
+            StreamOutput::Reasoning(t) => {
+                for (ty, v) in self.reasoning.delta(&t) {
+                    self.event(out, ty, v);
+                }
+                false
+            }
             StreamOutput::Text(t) => {
+                for (ty, v) in self.reasoning.close() {
+                    self.event(out, ty, v);
+                }
                 out.extend_from_slice(&self.delta_head);
                 let _ = serde_json::to_writer(&mut *out, &t);
                 out.extend_from_slice(DELTA_TAIL);
@@ -192,6 +217,9 @@ impl ResponsesSse {
                 false
             }
             StreamOutput::Ended(StreamOutcome::Completed) => {
+                for (ty, v) in self.reasoning.close() {
+                    self.event(out, ty, v);
+                }
                 let id = self.msg_id.clone();
                 let text = std::mem::take(&mut self.text);
                 self.event(out, "response.output_text.done", json!({"item_id": id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}));
@@ -207,7 +235,8 @@ impl ResponsesSse {
                     "response.output_item.done",
                     json!({"output_index": 0, "item": item.clone()}),
                 );
-                let output = self.final_output(item, &text);
+                let mut output = self.final_output(item, &text);
+                output.extend(self.reasoning.finished());
                 let r = self.snapshot("completed", output, usage(&self.usage), Value::Null);
                 self.event(out, "response.completed", json!({"response": r}));
                 true

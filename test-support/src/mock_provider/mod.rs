@@ -14,6 +14,7 @@
 //! Observed with Codex 0.171.0: a plain turn makes exactly one `POST /v1/responses` and no
 //! other request; on `turn/interrupt` Codex closes the TCP connection of the open stream.
 
+mod features;
 mod recorded;
 mod reply;
 mod routes;

@@ -40,6 +40,8 @@ pub struct ConnectionSettings {
     pub unknown_notifications: Option<prometheus::IntCounter>,
     /// Client tools: the parked-turn registry, its TTL and per-worker cap.
     pub tools: ToolSettings,
+    /// Supported reasoning efforts per model, filled from `model/list` after the handshake.
+    pub models: Arc<super::models::ModelTable>,
 }
 
 /// What a connection reports to its supervisor.
@@ -300,6 +302,10 @@ impl WorkerConnection {
                     took: self.spawned_at.elapsed(),
                 });
                 self.schedule_ping(ctx);
+                self.request(RpcMethod::ModelList, json!({"includeHidden": true}), None);
+            }
+            (RpcMethod::ModelList, Ok(result)) => {
+                self.settings.models.record(&result);
             }
             (RpcMethod::Initialize, Err(_)) => self.fail(RestartReason::HandshakeFailed),
             (RpcMethod::AccountRead, _) => self.schedule_ping(ctx),
@@ -320,7 +326,8 @@ impl WorkerConnection {
             (
                 RpcMethod::TurnInterrupt
                 | RpcMethod::ThreadUnsubscribe
-                | RpcMethod::ThreadLoadedList,
+                | RpcMethod::ThreadLoadedList
+                | RpcMethod::ModelList,
                 _,
             ) => {}
         }

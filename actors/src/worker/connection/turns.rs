@@ -132,6 +132,7 @@ impl WorkerConnection {
                     obj.insert("effort".into(), Value::String(effort.clone()));
                 }
                 Self::adjust_turn_start(&t.request, &mut params);
+                crate::worker::turn_options::apply(&mut params, &t.request.features);
                 self.request(RpcMethod::TurnStart, params, Some(key));
             }
             TurnPhase::CancelledBeforeThread => {
@@ -213,6 +214,7 @@ impl WorkerConnection {
         match signal {
             TurnSignal::Delta(kind, text) => self.notify(key, TurnUpdate::Delta { kind, text }),
             TurnSignal::Usage(u) => self.notify(key, TurnUpdate::Usage(u)),
+            TurnSignal::Reasoning(text) => self.notify(key, TurnUpdate::Reasoning(text)),
             TurnSignal::Error(kind) => self.notify(key, TurnUpdate::UpstreamError(kind)),
             TurnSignal::Completed(status) => {
                 self.notify(key, TurnUpdate::Completed(status));
