@@ -107,6 +107,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
             hard: l.hard,
         }));
     }
+    let accounts = supervisor_settings.connection.accounts.clone();
     let supervisor = WorkerSupervisor::new(supervisor_settings, bus.clone()).start();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let (trace_settings, sample_ratio) = telemetry::resolve(&config.tracing, &env);
@@ -133,6 +134,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         interrupt_grace: Duration::from_millis(config.streaming.interrupt_grace_ms),
         active: Arc::default(),
         capture_content: config.log.capture_content,
+        retry_before_first_byte: config.streaming.retry_before_first_byte,
     };
     let _idle_trim = crate::memory::IdleTrim::new(streams.active.clone()).start();
     if config.log.capture_content {
@@ -154,6 +156,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
             })
             .flatten(),
         limiter,
+        accounts,
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+mod retry;
+
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
 /// Timers and shared state for every stream.
@@ -32,6 +34,9 @@ pub struct StreamSettings {
     pub active: Arc<AtomicUsize>,
     /// Debug-only content capture (`log.capture_content`): log input and output per turn.
     pub capture_content: bool,
+    /// A turn that fails before its first generated delta is retried once elsewhere
+    /// (`stream/retry.rs`).
+    pub retry_before_first_byte: bool,
 }
 
 /// Time spent waiting on the worker, shared with the HTTP layer for the overhead metric.
@@ -81,6 +86,8 @@ pub struct UpstreamStream {
     idle_timer: Option<SpawnHandle>,
     /// The generated text, kept only when content capture is on.
     captured: String,
+    /// Whether the one retry before the first byte was spent.
+    retried: bool,
 }
 
 impl UpstreamStream {
@@ -112,6 +119,7 @@ impl UpstreamStream {
             upstream_error: None,
             idle_timer: None,
             captured: String::new(),
+            retried: false,
         }
     }
 
@@ -293,7 +301,7 @@ impl Actor for UpstreamStream {
             sink: ctx.address().recipient(),
         });
         ctx.spawn(start.into_actor(self).map(|sent, act, ctx| {
-            if sent.is_err() {
+            if sent.is_err() && !act.retry_instead(&TurnUpdate::WorkerLost, ctx) {
                 act.end(StreamOutcome::WorkerLost, ctx);
             }
         }));
@@ -330,7 +338,7 @@ impl Actor for UpstreamStream {
 impl Handler<TurnUpdate> for UpstreamStream {
     type Result = ();
     fn handle(&mut self, msg: TurnUpdate, ctx: &mut Self::Context) {
-        if matches!(self.phase, Phase::Ended) {
+        if matches!(self.phase, Phase::Ended) || self.retry_instead(&msg, ctx) {
             return;
         }
         match msg {

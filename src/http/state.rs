@@ -74,4 +74,6 @@ pub struct AppState {
     pub cors_origin: Option<HeaderValue>,
     /// The per-key limits engine.
     pub limiter: Arc<crate::limits::Limiter>,
+    /// The pool's accounts (a 429 `quota_exhausted` carries the soonest reset).
+    pub accounts: Arc<codexd_actors::accounts::AccountBook>,
 }

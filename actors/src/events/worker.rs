@@ -4,7 +4,7 @@
 use super::declare::events;
 use crate::turn::ReqIds;
 use crate::worker::labels::{
-    ProtocolErrorKind, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
+    ProtocolErrorKind, RecycleReason, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
     ServerRequestKind, SlotState,
 };
 
@@ -78,5 +78,11 @@ events! {
             => Debug, Supervisor, "lease released";
         WorkerStopped { slot: usize => "worker", pid: u32 => "worker_pid", forced: bool }
             => Info, Supervisor, "worker stopped";
+        /// The worker takes no new lease; it is restarted (`recycled`) once its `in_flight`
+        /// turns are done.
+        WorkerRecycleStarted { slot: usize => "worker", reason: RecycleReason, in_flight: u32 }
+            => Info, Supervisor, "worker recycle started";
+        WorkerMemorySampled { slot: usize => "worker", rss_bytes: u64 }
+            => Debug, Supervisor, "worker memory sampled";
     }
 }

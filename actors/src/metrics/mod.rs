@@ -4,6 +4,7 @@
 //! in `observe.rs`.
 
 mod observe;
+pub mod pool;
 
 use crate::bus::Published;
 use crate::ingress::RouteLabel;
@@ -101,6 +102,17 @@ pub struct Metrics {
     ready: IntGauge,
     bus_events: IntCounterVec,
     uptime_start: Gauge,
+    pool: pool::PoolMetrics,
+}
+
+/// The routes that run turns (the `route` values of the retry counter).
+fn turn_routes(settings: &MetricsSettings) -> Vec<&'static str> {
+    settings
+        .routes
+        .iter()
+        .filter(|r| r.runs_turns())
+        .map(|r| r.as_str())
+        .collect()
 }
 
 fn hist(
@@ -313,6 +325,7 @@ impl Metrics {
                 "codexd_start_time_seconds",
                 "Unix time the daemon started."
             )?),
+            pool: pool::PoolMetrics::try_new(&r, settings.slots, &turn_routes(settings))?,
             handles,
             models: settings.models.iter().cloned().collect(),
             registry: r,

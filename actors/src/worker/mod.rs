@@ -8,6 +8,7 @@ pub mod lease;
 pub mod lines;
 pub mod process;
 pub mod protocol;
+pub mod recycle;
 pub mod state;
 pub mod supervisor;
 

@@ -64,6 +64,9 @@ pub struct NoteParams<'a> {
     #[serde(rename = "tokenUsage")]
     pub token_usage: Option<NoteUsage>,
     pub turn: Option<NoteTurn>,
+    /// `params.rateLimits` of `account/rateLimits/updated` (its windows only).
+    #[serde(rename = "rateLimits")]
+    pub rate_limits: Option<Box<crate::accounts::quota::SnapshotReport>>,
 }
 
 /// `params.error` of an `error` notification.

@@ -187,6 +187,7 @@ impl WorkerConnection {
             "turn/started" => params.turn.as_ref().and_then(|t| t.id.clone()),
             _ => None,
         };
+        self.account_signal(method, &params);
         let signal = protocol::classify(method, params);
         let Some(key) = key else {
             if signal == TurnSignal::Unknown {
