@@ -56,6 +56,11 @@ impl Launch for PoolLaunch {
     }
 }
 
+/// Where Codex keeps its home without `CODEX_HOME`: `$HOME/.codex`.
+fn default_home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex"))
+}
+
 /// `[workers.recycle]` and `[quota] codex_home_sample_ms` for the supervisor.
 pub fn pool_settings(c: &Config) -> PoolSettings {
     let r = &c.workers.recycle;
@@ -71,7 +76,7 @@ pub fn pool_settings(c: &Config) -> PoolSettings {
         codex_homes: c
             .pool_accounts()
             .into_iter()
-            .map(|a| (a.name, non_empty(&a.codex_home)))
+            .map(|a| (a.name, non_empty(&a.codex_home).or_else(default_home)))
             .collect(),
         home_sample: some(c.quota.codex_home_sample_ms).map(ms),
     }

@@ -26,6 +26,7 @@ mod ids;
 mod jsonrpc;
 mod lines;
 mod output;
+mod rate_limits;
 mod reply_text;
 mod run;
 mod server_requests;

@@ -179,7 +179,7 @@ impl Handler<AcquireLease> for WorkerSupervisor {
             let _ = msg.reply.send(Err(reason));
             return;
         }
-        if !self.slots.iter().any(|s| s.phase.state().is_serving()) {
+        if !self.slots.iter().any(|s| s.phase.state().is_serving()) && !self.pool.coming_back() {
             let _ = msg.reply.send(Err(RejectReason::NoWorker));
             return;
         }

@@ -240,6 +240,7 @@ impl WorkerSupervisor {
                     pid,
                     handshake_ms: took.as_secs_f64() * 1000.0,
                 });
+                self.on_ready(i);
                 self.dispatch_queue(ctx);
             }
             // A handshake that finishes while the worker is being stopped changes nothing.

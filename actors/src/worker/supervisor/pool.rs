@@ -31,12 +31,16 @@ pub struct PoolSettings {
 /// Per-slot recycling state.
 pub(super) struct PoolState {
     tracks: Vec<RecycleTrack>,
+    /// Slots stopped for a recycle, until their new worker is ready: admission queues for
+    /// them rather than answering `no_worker`.
+    coming_back: Vec<bool>,
 }
 
 impl PoolState {
     pub(super) fn new(slots: usize) -> Self {
         Self {
             tracks: vec![RecycleTrack::default(); slots],
+            coming_back: vec![false; slots],
         }
     }
 
@@ -53,6 +57,11 @@ impl PoolState {
             *t = RecycleTrack::default();
             was
         })
+    }
+
+    /// Whether a recycled slot is on its way back (see `coming_back`).
+    pub(super) fn coming_back(&self) -> bool {
+        self.coming_back.iter().any(|b| *b)
     }
 
     fn draining(&self, slot: usize) -> bool {
@@ -128,6 +137,9 @@ impl WorkerSupervisor {
         conn.do_send(StopWorker {
             grace: self.settings.stop_grace,
         });
+        if let Some(b) = self.pool.coming_back.get_mut(i) {
+            *b = true;
+        }
         self.transition(i, SlotPhase::Stopping { conn: Some(conn) });
     }
 
@@ -185,6 +197,21 @@ impl WorkerSupervisor {
             if let Some(reason) = track.due(&policy, rss, now) {
                 self.begin_recycle(i, reason, in_flight);
             }
+        }
+    }
+
+    /// Slot `i`'s worker is ready: back from a recycle, and its first memory sample.
+    pub(super) fn on_ready(&mut self, i: usize) {
+        if let Some(b) = self.pool.coming_back.get_mut(i) {
+            *b = false;
+        }
+        self.sample_memory(i);
+    }
+
+    fn sample_memory(&self, i: usize) {
+        let pid = self.pool.tracks.get(i).and_then(|t| t.pid);
+        if let Some(rss_bytes) = pid.and_then(resident_bytes) {
+            self.emit(WorkerEvent::WorkerMemorySampled { slot: i, rss_bytes });
         }
     }
 
