@@ -290,6 +290,38 @@ fn documented_value_sets_match_the_label_enums() {
             names(ShutdownPhase::ALL, ShutdownPhase::as_str),
         ),
         ("slot_state", names(SlotState::ALL, SlotState::as_str)),
+        (
+            "recycle_reason",
+            names(RecycleReason::ALL, RecycleReason::as_str),
+        ),
+        (
+            "retry_reason",
+            names(
+                codexd_actors::retry::RetryReason::ALL,
+                codexd_actors::retry::RetryReason::as_str,
+            ),
+        ),
+        (
+            "quota_window",
+            names(
+                codexd_actors::accounts::quota::QuotaWindow::ALL,
+                codexd_actors::accounts::quota::QuotaWindow::as_str,
+            ),
+        ),
+        (
+            "account_state",
+            names(
+                codexd_actors::accounts::state::AccountState::ALL,
+                codexd_actors::accounts::state::AccountState::as_str,
+            ),
+        ),
+        (
+            "account_cause",
+            names(
+                codexd_actors::accounts::state::AccountCause::ALL,
+                codexd_actors::accounts::state::AccountCause::as_str,
+            ),
+        ),
         ("component", names(Component::ALL, Component::as_str)),
     ]
     .into_iter()
