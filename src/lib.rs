@@ -12,6 +12,7 @@ pub mod listen;
 pub mod logging;
 pub mod memory;
 pub mod nofile;
+pub mod pool_launch;
 pub mod runtime;
 pub mod shutdown;
 pub mod startup;

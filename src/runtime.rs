@@ -110,6 +110,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         }));
     }
     let parked = supervisor_settings.connection.tools.parked.clone();
+    let accounts = supervisor_settings.connection.accounts.clone();
     let supervisor = WorkerSupervisor::new(supervisor_settings, bus.clone()).start();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let (trace_settings, sample_ratio) = telemetry::resolve(&config.tracing, &env);
@@ -136,6 +137,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         interrupt_grace: Duration::from_millis(config.streaming.interrupt_grace_ms),
         active: Arc::default(),
         capture_content: config.log.capture_content,
+        retry_before_first_byte: config.streaming.retry_before_first_byte,
     };
     let _idle_trim = crate::memory::IdleTrim::new(streams.active.clone()).start();
     if config.log.capture_content {
@@ -161,6 +163,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
             &config, parked,
         )),
         efforts,
+        accounts,
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;

@@ -3,10 +3,10 @@
 
 use crate::config::{ApprovalAnswer, Config};
 use crate::logging::VERSION;
+use codexd_actors::accounts::AccountBook;
 use codexd_actors::health::HealthSettings;
 use codexd_actors::metrics::{MetricsHandles, MetricsSettings};
 use codexd_actors::worker::connection::{ConnectionSettings, ToolSettings};
-use codexd_actors::worker::process::SpawnSpec;
 use codexd_actors::worker::SupervisorSettings;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,21 +46,18 @@ pub fn metrics_settings(c: &Config) -> MetricsSettings {
         version: VERSION.into(),
         revision: option_env!("CODEXD_REVISION").unwrap_or("unknown").into(),
         models: c.models.iter().map(|m| m.id.clone()).collect(),
-        slots: c.workers.count as usize,
+        slots: c.pool_size(),
         routes: crate::http::routes::labels(),
     }
 }
 
 pub fn health_settings(c: &Config) -> HealthSettings {
     HealthSettings {
-        slots: c.workers.count as usize,
+        slots: c.pool_size(),
         min_ready_workers: c.health.min_ready_workers,
         version: VERSION.into(),
+        unready_when_exhausted: c.quota.unready_when_exhausted,
     }
-}
-
-fn non_empty(s: &str) -> Option<PathBuf> {
-    (!s.is_empty()).then(|| PathBuf::from(s))
 }
 
 pub fn supervisor_settings(
@@ -71,16 +68,10 @@ pub fn supervisor_settings(
     let w = &c.workers;
     let ms = Duration::from_millis;
     let parked = Arc::new(codexd_actors::parked::ParkedTurns::default());
+    let accounts = Arc::new(AccountBook::new(&c.account_specs(), c.account_policy()));
     Ok(SupervisorSettings {
-        count: w.count as usize,
-        launch: Arc::new(SpawnSpec {
-            program,
-            args: w.args.clone(),
-            env_allowlist: w.env_allowlist.clone(),
-            env: w.env.clone(),
-            codex_home: non_empty(&w.codex_home),
-            cwd: non_empty(&w.cwd),
-        }),
+        count: c.pool_size(),
+        launch: Arc::new(crate::pool_launch::PoolLaunch::new(c, &program)),
         backoff: crate::config::backoff_policy(c)?,
         failed_retry: ms(w.failed_retry_ms),
         max_turns_per_worker: w.max_turns_per_worker,
@@ -103,7 +94,9 @@ pub fn supervisor_settings(
                 max_parked: c.tools.max_parked_per_worker as usize,
             },
             models: Arc::default(),
+            accounts,
         }),
         queue_depth: Some(handles.queue_depth.clone()),
+        pool: crate::pool_launch::pool_settings(c),
     })
 }

@@ -43,7 +43,9 @@ fn metrics_docs_match_a_live_scrape_both_ways() {
         Config::default()
             .set("workers.count", "1")
             .set("metrics.key_label", "true")
-            .set("metrics.listen", "\"127.0.0.1:0\""),
+            .set("metrics.listen", "\"127.0.0.1:0\"")
+            // Known usage windows, so the quota gauges (absent while unknown) are scraped.
+            .worker_env("CODEXD_DEMO_RATE_LIMITS", "35,10"),
     );
     // A little traffic so the lazily created families have series.
     let mut s = Streaming::open(d.addr, "/v1/chat/completions", &chat_body("hi", true));

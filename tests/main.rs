@@ -8,6 +8,7 @@
 
 mod support;
 
+mod accounts_quota;
 mod api_admission;
 mod api_errors;
 mod api_features;
@@ -45,8 +46,10 @@ mod ops_manifests;
 mod ops_pii;
 mod ops_rules;
 mod ops_runbooks;
+mod pool_retry;
 mod queue_hangup;
 mod real_codex;
+mod real_codex_accounts;
 mod real_codex_features;
 mod real_codex_tools;
 #[path = "prometheus.rs"]

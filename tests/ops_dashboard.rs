@@ -409,7 +409,9 @@ fn ops_dashboard_and_rule_expressions_evaluate_against_a_live_scrape() {
         Config::default()
             .set("metrics.listen", "\"127.0.0.1:0\"")
             .set("metrics.key_label", "true")
-            .set("tracing.endpoint", &dead_url),
+            .set("tracing.endpoint", &dead_url)
+            // Known usage windows, so the quota families the alerts use are scraped.
+            .worker_env("CODEXD_DEMO_RATE_LIMITS", "35,10"),
     );
     let b = Daemon::start_ready(
         Config::default()

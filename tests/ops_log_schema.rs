@@ -5,6 +5,7 @@
 
 use crate::ops_rules::read;
 use codexd::http::routes::{Method, Route};
+use codexd_actors::accounts::state::{AccountCause, AccountState};
 use codexd_actors::labels::*;
 use codexd_actors::worker::state::SlotState;
 use jsonschema::error::ValidationErrorKind;
@@ -169,12 +170,14 @@ fn ops_log_schema_matches_the_code_and_the_event_docs() {
             names!(RestartReason),
             names!(RejectReason),
             names!(ReadinessReason),
+            names!(codexd_actors::retry::RetryReason),
+            names!(RecycleReason),
         ]),
     );
     same(
         "cause enum",
         strs(&p["cause"]["enum"]),
-        set(&[names!(StreamOutcome)]),
+        set(&[names!(StreamOutcome), names!(AccountCause)]),
     );
     same(
         "phase enum",
@@ -184,9 +187,13 @@ fn ops_log_schema_matches_the_code_and_the_event_docs() {
     same(
         "from enum",
         strs(&p["from"]["enum"]),
-        set(&[names!(SlotState)]),
+        set(&[names!(SlotState), names!(AccountState)]),
     );
-    same("to enum", strs(&p["to"]["enum"]), set(&[names!(SlotState)]));
+    same(
+        "to enum",
+        strs(&p["to"]["enum"]),
+        set(&[names!(SlotState), names!(AccountState)]),
+    );
     same(
         "kind enum",
         strs(&p["kind"]["enum"]),

@@ -53,6 +53,7 @@ impl Tree {
                 slots: 1,
                 min_ready_workers: 1,
                 version: "test".into(),
+                unready_when_exhausted: false,
             },
             bus.clone(),
         )
@@ -86,8 +87,10 @@ impl Tree {
                 unknown_notifications: None,
                 tools: Default::default(),
                 models: Default::default(),
+                accounts: Arc::new(codexd_actors::accounts::AccountBook::single(1)),
             }),
             queue_depth: None,
+            pool: Default::default(),
         };
         let supervisor = WorkerSupervisor::new(settings, bus.clone()).start();
         let streams = StreamSettings {
@@ -97,6 +100,7 @@ impl Tree {
             interrupt_grace: ms(2000),
             active: Arc::new(AtomicUsize::new(0)),
             capture_content: false,
+            retry_before_first_byte: true,
         };
         Tree {
             bus,

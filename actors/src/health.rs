@@ -22,6 +22,9 @@ pub struct HealthSettings {
     pub slots: usize,
     pub min_ready_workers: u32,
     pub version: String,
+    /// Every account out of quota makes the daemon unready (`quota_exhausted`); off, it
+    /// stays ready and answers 429.
+    pub unready_when_exhausted: bool,
 }
 
 /// The last exit of a worker, as `/healthz` shows it.
@@ -57,6 +60,8 @@ pub struct HealthSnapshot {
     pub version: String,
     pub uptime_ms: u64,
     pub workers: Vec<SlotHealth>,
+    /// Each account by its configured name (see `health_accounts.rs`).
+    pub accounts: Vec<crate::health_accounts::AccountHealth>,
 }
 
 /// Asks for readiness: `(ready, reason)`.
@@ -95,6 +100,7 @@ pub struct HealthAggregator {
     draining: bool,
     ready: bool,
     reason: ReadinessReason,
+    accounts: crate::health_accounts::AccountViews,
 }
 
 impl HealthAggregator {
@@ -121,6 +127,7 @@ impl HealthAggregator {
             draining: false,
             ready: false,
             reason: ReadinessReason::Starting,
+            accounts: crate::health_accounts::AccountViews::default(),
         }
     }
 
@@ -143,9 +150,11 @@ impl HealthAggregator {
                 | StreamEvent::UpstreamErrorReceived { .. }
                 | StreamEvent::TurnInterruptSent { .. }
                 | StreamEvent::TurnInterruptConfirmed { .. }
+                | StreamEvent::StreamRetried { .. }
                 | StreamEvent::ContentCaptured { .. }
                 | StreamEvent::StreamEnded(_) => false,
             },
+            Event::Account(e) => self.accounts.apply(e),
             // Our own announcement.
             Event::Health(e) => match e {
                 HealthEvent::ReadinessChanged { .. } => false,
@@ -251,6 +260,8 @@ impl HealthAggregator {
             | WorkerEvent::WorkerStderrObserved { .. }
             | WorkerEvent::WorkerRpcCompleted { .. }
             | WorkerEvent::ServerRequestAnswered { .. }
+            | WorkerEvent::WorkerRecycleStarted { .. }
+            | WorkerEvent::WorkerMemorySampled { .. }
             | WorkerEvent::WorkerStopped { .. } => {}
         }
         true
@@ -265,7 +276,8 @@ impl HealthAggregator {
         let (ready, reason) = if self.draining {
             (false, ReadinessReason::Draining)
         } else if n >= self.settings.min_ready_workers && n > 0 {
-            (true, ReadinessReason::Ready)
+            self.accounts
+                .readiness(self.settings.unready_when_exhausted)
         } else if self.ever_ready {
             (false, ReadinessReason::NoReadyWorkers)
         } else {
@@ -325,6 +337,7 @@ impl HealthAggregator {
             version: self.settings.version.clone(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
             workers,
+            accounts: self.accounts.snapshot(),
         }
     }
 }

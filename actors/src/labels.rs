@@ -13,6 +13,6 @@ pub use crate::events::health::ReadinessReason;
 pub use crate::events::runtime::ShutdownPhase;
 pub use crate::outcome::{NoTokenReason, RequestOutcome, StreamOutcome};
 pub use crate::worker::labels::{
-    ProtocolErrorKind, RejectReason, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
-    ServerRequestKind, UpstreamErrorKind,
+    ProtocolErrorKind, RecycleReason, RejectReason, RestartReason, RpcMethod, RpcOutcome,
+    ServerRequestAnswer, ServerRequestKind, UpstreamErrorKind,
 };

@@ -24,16 +24,19 @@
 //! Every lifecycle fact is an [`Event`]; logs, metrics, health and spans are derived from the
 //! events only, and each of them matches every event variant (no wildcard arms).
 
+pub mod accounts;
 pub mod bus;
 pub mod clock;
 pub mod events;
 pub mod health;
+pub mod health_accounts;
 pub mod ingress;
 pub mod label_enum;
 pub mod labels;
 pub mod metrics;
 pub mod outcome;
 pub mod parked;
+pub mod retry;
 pub mod stop;
 pub mod stream;
 pub mod tools;

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+mod retry;
+
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
 /// Timers and shared state for every stream.
@@ -32,6 +34,9 @@ pub struct StreamSettings {
     pub active: Arc<AtomicUsize>,
     /// Debug-only content capture (`log.capture_content`): log input and output per turn.
     pub capture_content: bool,
+    /// A turn that fails before its first generated delta is retried once elsewhere
+    /// (`stream/retry.rs`).
+    pub retry_before_first_byte: bool,
 }
 
 /// Time spent waiting on the worker, shared with the HTTP layer for the overhead metric.
@@ -83,6 +88,8 @@ pub struct UpstreamStream {
     captured: String,
     /// The request's stop sequences, when it sent some.
     stop: Option<crate::stop::StopMatcher>,
+    /// Whether the one retry before the first byte was spent.
+    retried: bool,
 }
 
 impl UpstreamStream {
@@ -115,6 +122,7 @@ impl UpstreamStream {
             upstream_error: None,
             idle_timer: None,
             captured: String::new(),
+            retried: false,
         }
     }
 
@@ -313,7 +321,7 @@ impl Actor for UpstreamStream {
             sink: ctx.address().recipient(),
         });
         ctx.spawn(start.into_actor(self).map(|sent, act, ctx| {
-            if sent.is_err() {
+            if sent.is_err() && !act.retry_instead(&TurnUpdate::WorkerLost, ctx) {
                 act.end(StreamOutcome::WorkerLost, ctx);
             }
         }));
@@ -350,7 +358,7 @@ impl Actor for UpstreamStream {
 impl Handler<TurnUpdate> for UpstreamStream {
     type Result = ();
     fn handle(&mut self, msg: TurnUpdate, ctx: &mut Self::Context) {
-        if matches!(self.phase, Phase::Ended) {
+        if matches!(self.phase, Phase::Ended) || self.retry_instead(&msg, ctx) {
             return;
         }
         match msg {
@@ -363,6 +371,7 @@ impl Handler<TurnUpdate> for UpstreamStream {
             TurnUpdate::Delta { kind, text } => self.on_delta(kind, text, ctx),
             TurnUpdate::Usage(u) => self.usage = u,
             TurnUpdate::Reasoning(text) => {
+                self.on_delta(DeltaKind::Reasoning, String::new(), ctx);
                 if matches!(self.phase, Phase::Running { .. }) && !text.is_empty() {
                     let _ = self.out.send(StreamOutput::Reasoning(text));
                 }

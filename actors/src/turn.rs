@@ -86,6 +86,9 @@ pub enum TurnStatus {
 pub enum DeltaKind {
     Text,
     Tool,
+    /// A reasoning summary piece: generated, so it counts as the first token and as bytes
+    /// sent (no retry after it), but it is handed on as `StreamOutput::Reasoning`.
+    Reasoning,
 }
 
 /// What a worker connection reports to the stream that owns a turn.

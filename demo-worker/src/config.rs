@@ -23,6 +23,9 @@ pub enum UpstreamError {
     ServerError,
     ContextLength,
     Other,
+    /// Codex's usage-limit error (`usageLimitExceeded`), after a rate-limit update putting
+    /// the primary window at 100 % until `USAGE_LIMIT_RESET_S` from now.
+    UsageLimit,
     /// `httpConnectionFailed` with this status, as Codex reports e.g. a 401 from a custom provider.
     HttpStatus(u16),
 }
@@ -61,6 +64,21 @@ pub struct Config {
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
     pub extra_notifications: bool,
+    /// `RATE_LIMITS`: the primary and secondary windows' used percent.
+    pub rate_limits: Option<(u32, u32)>,
+    /// `RATE_LIMITS_RESET_S`: seconds from start-up until the primary window resets.
+    pub rate_limits_reset_s: u64,
+    /// `RATE_LIMITS_STEP`: percent added to the primary window after each completed turn,
+    /// sent as a sparse `account/rateLimits/updated`.
+    pub rate_limits_step: Option<u32>,
+    /// `USAGE_LIMIT_RESET_S`: when the usage-limit error's window resets, from now.
+    pub usage_limit_reset_s: u64,
+    /// `LOGGED_OUT`: `account/read` says no account is logged in.
+    pub logged_out: bool,
+    /// `ACCOUNT_EMAIL`: `account/read` answers a ChatGPT account with this e-mail.
+    pub account_email: Option<String>,
+    /// `GROW_BYTES_PER_TURN`: memory each turn allocates and keeps.
+    pub grow_bytes_per_turn: usize,
 }
 
 impl Default for Config {
@@ -85,6 +103,13 @@ impl Default for Config {
             cached_tokens: 0,
             reasoning_tokens: 0,
             extra_notifications: false,
+            rate_limits: None,
+            rate_limits_reset_s: 3_600,
+            rate_limits_step: None,
+            usage_limit_reset_s: 60,
+            logged_out: false,
+            account_email: None,
+            grow_bytes_per_turn: 0,
         }
     }
 }

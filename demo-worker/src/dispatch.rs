@@ -6,7 +6,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use crate::client_messages::{invalid_request, Incoming, Minimal, Params};
-use crate::handshake::{initialize, AccountReadResult};
+use crate::handshake::initialize;
 use crate::jsonrpc::INVALID_REQUEST;
 use crate::session::Session;
 use crate::{client_tools, server_requests, thread_requests, turn_requests};
@@ -44,6 +44,9 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
         ctx.out.err(id, INVALID_REQUEST, "Not initialized");
         return;
     }
+    if method == "account/rateLimits/read" {
+        return crate::rate_limits::read(ctx, id);
+    }
     let known = matches!(
         method,
         "initialize"
@@ -66,7 +69,7 @@ fn request(ctx: &Rc<Session>, id: &Value, method: &str, params: Option<Params<'_
     };
     match method {
         "initialize" => initialize(ctx, id, params),
-        "account/read" => ctx.out.ok(id, AccountReadResult::NONE),
+        "account/read" => crate::rate_limits::account_read(ctx, id),
         "thread/start" => thread_requests::start(ctx, id, params),
         "thread/unsubscribe" => thread_requests::unsubscribe(ctx, id, params),
         "thread/loaded/list" => thread_requests::loaded_list(ctx, id),

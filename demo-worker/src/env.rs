@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::config::Config;
 use crate::env_values::{
-    approval, count, exit_code, flag, handshake, millis, number, positive, upstream,
+    approval, count, exit_code, flag, handshake, millis, number, percents, positive, upstream,
 };
 
 /// Prefix shared by every variable this module reads.
@@ -80,6 +80,15 @@ impl Config {
                 "CACHED_TOKENS" => config.cached_tokens = number(v).map_err(err)?,
                 "REASONING_TOKENS" => config.reasoning_tokens = number(v).map_err(err)?,
                 "EXTRA_NOTIFICATIONS" => config.extra_notifications = flag(v).map_err(err)?,
+                "RATE_LIMITS" => config.rate_limits = Some(percents(v).map_err(err)?),
+                "RATE_LIMITS_RESET_S" => config.rate_limits_reset_s = number(v).map_err(err)?,
+                "RATE_LIMITS_STEP" => config.rate_limits_step = Some(percents(v).map_err(err)?.0),
+                "USAGE_LIMIT_RESET_S" => config.usage_limit_reset_s = number(v).map_err(err)?,
+                "LOGGED_OUT" => config.logged_out = flag(v).map_err(err)?,
+                "ACCOUNT_EMAIL" => config.account_email = Some(value.clone()),
+                "GROW_BYTES_PER_TURN" => {
+                    config.grow_bytes_per_turn = number(v).map_err(err)? as usize;
+                }
                 _ => return Err(err("unknown demo worker variable".to_owned())),
             }
         }

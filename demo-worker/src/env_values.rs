@@ -66,11 +66,12 @@ pub fn upstream(v: &str) -> Result<UpstreamError, String> {
         "server_error" => Ok(UpstreamError::ServerError),
         "context_length" => Ok(UpstreamError::ContextLength),
         "other" => Ok(UpstreamError::Other),
+        "usage_limit" => Ok(UpstreamError::UsageLimit),
         other => match other.strip_prefix("http_status:").map(str::parse::<u16>) {
             Some(Ok(code)) if (100..=599).contains(&code) => Ok(UpstreamError::HttpStatus(code)),
             _ => Err(format!(
                 "invalid value `{v}`: expected rate_limited, unauthorized, server_error, \
-                 context_length, other or http_status:<100..=599>"
+                 context_length, other, usage_limit or http_status:<100..=599>"
             )),
         },
     }
@@ -85,5 +86,22 @@ pub fn approval(v: &str) -> Result<ApprovalKind, String> {
         _ => Err(format!(
             "invalid value `{v}`: expected command, file_change, user_input or unknown"
         )),
+    }
+}
+
+/// `<primary>[,<secondary>]` used percentages (0–100; the secondary defaults to 0).
+pub fn percents(v: &str) -> Result<(u32, u32), String> {
+    let one = |p: &str| match p.trim().parse::<u32>() {
+        Ok(x) if x <= 100 => Ok(x),
+        _ => Err(format!(
+            "invalid value `{v}`: expected percentages 0-100, like 96 or 96,20"
+        )),
+    };
+    let mut parts = v.split(',');
+    let primary = one(parts.next().unwrap_or_default())?;
+    let secondary = parts.next().map(one).transpose()?.unwrap_or(0);
+    match parts.next() {
+        Some(_) => Err(format!("invalid value `{v}`: at most two percentages")),
+        None => Ok((primary, secondary)),
     }
 }

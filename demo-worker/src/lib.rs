@@ -28,6 +28,7 @@ mod jsonrpc;
 mod lines;
 mod models;
 mod output;
+mod rate_limits;
 mod reply_text;
 mod run;
 mod server_requests;

@@ -74,6 +74,15 @@ impl Out {
         self.message(&Response { id, result });
     }
 
+    /// Answers `account/rateLimits/read` with an error; not counted either (codexd sends it
+    /// once after every handshake).
+    pub fn err_uncounted(&self, id: &Value, code: i64, message: &str) {
+        self.message(&ErrorResponse {
+            error: RpcError { code, message },
+            id,
+        });
+    }
+
     /// Answers a request with a JSON-RPC error; counts towards `STALL_AFTER_REQUESTS`.
     pub fn err(&self, id: &Value, code: i64, message: &str) {
         self.message(&ErrorResponse {

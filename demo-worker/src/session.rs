@@ -85,6 +85,8 @@ pub struct Session {
     /// The exit code a fault asked for (`CRASH_AFTER_CHUNKS`, `EXIT_AFTER_TURNS`); first wins.
     exit: Cell<Option<i32>>,
     exit_notify: Notify,
+    /// The account's windows and grown memory (`rate_limits.rs`).
+    pub account: crate::rate_limits::AccountSim,
 }
 
 impl Session {
@@ -99,6 +101,7 @@ impl Session {
         Session {
             out: Out::new(stdout, config.stall_after_requests),
             stderr,
+            account: crate::rate_limits::AccountSim::new(&config),
             config,
             initialized: Cell::new(false),
             initialize_seen: Cell::new(false),

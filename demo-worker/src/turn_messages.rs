@@ -136,6 +136,7 @@ pub struct TokenUsageUpdated {
 #[serde(rename_all = "camelCase")]
 pub enum CodexErrorInfo {
     ContextWindowExceeded,
+    UsageLimitExceeded,
     InternalServerError,
     Unauthorized,
     Other,
@@ -185,6 +186,10 @@ impl TurnError {
             UpstreamError::Other => (
                 "demo upstream failure: stream closed before response.completed",
                 CodexErrorInfo::Other,
+            ),
+            UpstreamError::UsageLimit => (
+                "You've hit your usage limit. Try again later.",
+                CodexErrorInfo::UsageLimitExceeded,
             ),
             UpstreamError::HttpStatus(code) => (
                 "unexpected status from the demo upstream",

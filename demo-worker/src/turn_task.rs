@@ -99,6 +99,7 @@ pub async fn run(ctx: Rc<Session>, spec: TurnSpec) {
     }
 
     if let Some(kind) = config.upstream_error {
+        crate::rate_limits::before_error(&ctx, kind);
         let error = TurnError::upstream(kind);
         extra_notifications::turn_ending(&ctx, spec.at.thread, true);
         let params = ErrorEvent {
@@ -127,6 +128,7 @@ pub async fn run(ctx: Rc<Session>, spec: TurnSpec) {
     extra_notifications::turn_ending(&ctx, spec.at.thread, false);
     end(&ctx, &spec, TurnStatus::Completed, &[item], None);
 
+    crate::rate_limits::after_turn(&ctx);
     let completed = ctx.completed_turns.get() + 1;
     ctx.completed_turns.set(completed);
     if config.exit_after_turns == Some(completed) {

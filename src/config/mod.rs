@@ -1,12 +1,14 @@
 //! The daemon's configuration: typed sections with defaults, loaded from TOML plus
 //! `CODEXD__SECTION__KEY` environment overrides, and validated across fields.
 
+mod accounts;
 mod keys;
 mod limits;
 mod load;
 mod tools;
 mod validate;
 
+pub use accounts::{AccountEntry, PoolAccount, Quota, Recycle};
 pub use keys::{valid_key_id, ApiKey, KeyEntry, KeyLimits, Secret, LEGACY_KEY_ID};
 pub use limits::{Limits, LimitsBackend, RedisFailure};
 pub use tools::{HostedTools, Tools};
@@ -35,6 +37,8 @@ pub struct Config {
     pub limits: Limits,
     pub usage: Usage,
     pub tools: Tools,
+    pub quota: Quota,
+    pub accounts: Vec<AccountEntry>,
     pub models: Vec<ModelEntry>,
     /// Every accepted API key, resolved and validated by [`load`] (never serialized).
     #[serde(skip)]
@@ -120,6 +124,7 @@ pub struct Workers {
     pub stop_grace_ms: u64,
     pub failed_retry_ms: u64,
     pub backoff: Backoff,
+    pub recycle: Recycle,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,6 +155,8 @@ pub struct Streaming {
     pub keepalive_ms: u64,
     pub header_hold_ms: u64,
     pub interrupt_grace_ms: u64,
+    /// Retry a turn once on another slot when it fails before its first generated delta.
+    pub retry_before_first_byte: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +248,8 @@ impl Default for Config {
             limits: Limits::default(),
             usage: Usage::default(),
             tools: Tools::default(),
+            quota: Quota::default(),
+            accounts: Vec::new(),
             models: vec![ModelEntry {
                 id: "gpt-5-codex".into(),
                 codex_model: "gpt-5-codex".into(),
@@ -304,6 +313,7 @@ impl Default for Workers {
             stop_grace_ms: 5_000,
             failed_retry_ms: 300_000,
             backoff: Backoff::default(),
+            recycle: Recycle::default(),
         }
     }
 }
@@ -340,6 +350,7 @@ impl Default for Streaming {
             keepalive_ms: 15_000,
             header_hold_ms: 1_000,
             interrupt_grace_ms: 2_000,
+            retry_before_first_byte: true,
         }
     }
 }
@@ -437,6 +448,9 @@ impl Config {
             hide(&mut c.usage.postgres_url);
         }
         c.workers.env.values_mut().for_each(hide);
+        for a in &mut c.accounts {
+            a.env.values_mut().for_each(hide);
+        }
         c
     }
 }

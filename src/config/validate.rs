@@ -37,6 +37,7 @@ pub fn backoff_policy(c: &Config) -> Result<BackoffPolicy, ConfigError> {
 /// Checks everything serde cannot.
 pub fn validate(c: &Config) -> Result<(), ConfigError> {
     c.limits.validate()?;
+    super::accounts::validate(c)?;
     let w = &c.workers;
     check(
         (1..=64).contains(&w.count),

@@ -74,7 +74,7 @@ fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiEr
     }));
     ApiError::Rejected {
         reason,
-        retry_after_s: state.api.retry_after_s,
+        retry_after_s: super::quota::retry_after_s(state, reason),
     }
 }
 

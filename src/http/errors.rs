@@ -151,7 +151,10 @@ impl ApiError {
                 Error,
             ),
             ApiError::Rejected { reason, .. } => match reason {
-                RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
+                RejectReason::RateLimit
+                | RejectReason::Concurrency
+                | RejectReason::QueueFull
+                | RejectReason::QuotaExhausted => {
                     class(StatusCode::TOO_MANY_REQUESTS, RATE, RATE, Warning)
                 }
                 RejectReason::Draining => class(
@@ -285,6 +288,9 @@ impl ApiError {
                 }
                 RejectReason::NoWorker => "No worker is available to serve the request.".into(),
                 RejectReason::QueueTimeout => "Timed out waiting for a free worker.".into(),
+                RejectReason::QuotaExhausted => {
+                    "Every Codex account is out of quota; retry after the reset.".into()
+                }
                 RejectReason::RateLimit | RejectReason::Concurrency | RejectReason::QueueFull => {
                     "Too many concurrent requests; retry later.".into()
                 }

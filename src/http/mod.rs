@@ -16,6 +16,7 @@ pub mod models;
 pub mod openai;
 pub mod peer;
 pub mod probes;
+pub mod quota;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -81,4 +81,6 @@ pub struct AppState {
     pub tools: Arc<super::followup::ToolState>,
     /// Reasoning efforts per Codex model, learnt from the workers' `model/list`.
     pub efforts: Arc<codexd_actors::worker::models::ModelTable>,
+    /// The pool's accounts (a 429 `quota_exhausted` carries the soonest reset).
+    pub accounts: Arc<codexd_actors::accounts::AccountBook>,
 }

@@ -11,8 +11,8 @@
 use super::export::{scope, Exporter};
 use codexd_actors::bus::Published;
 use codexd_actors::events::{
-    Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent, StreamSummary,
-    WorkerEvent,
+    AccountEvent, Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent,
+    StreamSummary, WorkerEvent,
 };
 use codexd_actors::turn::ReqIds;
 use codexd_actors::worker::labels::{RpcMethod, RpcOutcome};
@@ -274,6 +274,12 @@ impl actix::Handler<Published> for TraceRecorder {
             Event::Health(e) => match e {
                 HealthEvent::ReadinessChanged { .. } => {}
             },
+            // Account facts are not about a request: no span.
+            Event::Account(e) => match e {
+                AccountEvent::AccountQuotaUpdated { .. }
+                | AccountEvent::AccountStateChanged { .. }
+                | AccountEvent::CodexHomeSampled { .. } => {}
+            },
         }
     }
 }
@@ -369,6 +375,7 @@ impl TraceRecorder {
             | StreamEvent::UpstreamErrorReceived { .. }
             | StreamEvent::TurnInterruptSent { .. }
             | StreamEvent::TurnInterruptConfirmed { .. }
+            | StreamEvent::StreamRetried { .. }
             | StreamEvent::ContentCaptured { .. } => {}
         }
     }
@@ -422,7 +429,9 @@ impl TraceRecorder {
             | WorkerEvent::ToolCallReceived { .. }
             | WorkerEvent::TurnParked { .. }
             | WorkerEvent::ParkedTurnContinued { .. }
-            | WorkerEvent::ParkedTurnDiscarded { .. } => {}
+            | WorkerEvent::ParkedTurnDiscarded { .. }
+            | WorkerEvent::WorkerRecycleStarted { .. }
+            | WorkerEvent::WorkerMemorySampled { .. } => {}
         }
     }
 }

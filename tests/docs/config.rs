@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 /// Free-form maps: documented as one key; their entries are the operator's, not codexd's.
-const MAPS: &[&str] = &["workers.env"];
+const MAPS: &[&str] = &["workers.env", "accounts[].env"];
 
 /// Runs `codexd check-config` with a clean `CODEXD__*` environment plus `env`.
 fn check_config(config: Option<&str>, env: &[(&str, &str)]) -> toml::Table {

@@ -311,6 +311,38 @@ fn documented_value_sets_match_the_label_enums() {
                 codexd_actors::tools::ParkDiscard::as_str,
             ),
         ),
+        (
+            "recycle_reason",
+            names(RecycleReason::ALL, RecycleReason::as_str),
+        ),
+        (
+            "retry_reason",
+            names(
+                codexd_actors::retry::RetryReason::ALL,
+                codexd_actors::retry::RetryReason::as_str,
+            ),
+        ),
+        (
+            "quota_window",
+            names(
+                codexd_actors::accounts::quota::QuotaWindow::ALL,
+                codexd_actors::accounts::quota::QuotaWindow::as_str,
+            ),
+        ),
+        (
+            "account_state",
+            names(
+                codexd_actors::accounts::state::AccountState::ALL,
+                codexd_actors::accounts::state::AccountState::as_str,
+            ),
+        ),
+        (
+            "account_cause",
+            names(
+                codexd_actors::accounts::state::AccountCause::ALL,
+                codexd_actors::accounts::state::AccountCause::as_str,
+            ),
+        ),
         ("component", names(Component::ALL, Component::as_str)),
     ]
     .into_iter()

@@ -2,9 +2,11 @@
 //! with every optional field present, for the event catalogue checks.
 
 use codexd::http::routes::{status_class, Method, Route};
+use codexd_actors::accounts::quota::QuotaWindow;
+use codexd_actors::accounts::state::{AccountCause, AccountState};
 use codexd_actors::events::{
-    Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent, StreamSummary,
-    WorkerEvent,
+    AccountEvent, Event, HealthEvent, HttpEvent, RequestSummary, RuntimeEvent, StreamEvent,
+    StreamSummary, WorkerEvent,
 };
 use codexd_actors::labels::*;
 use codexd_actors::turn::{ReqIds, TokenUsage};
@@ -212,6 +214,13 @@ pub(super) fn sample_events() -> Vec<Event> {
             input: "in".into(),
             output: "out".into(),
         }),
+        Event::Stream(S::StreamRetried {
+            ids: ids(),
+            route: Route::ChatCompletions.label(),
+            from_slot: 0,
+            slot: 1,
+            reason: codexd_actors::retry::RetryReason::WorkerLost,
+        }),
         stream_ended(StreamOutcome::Completed, Some(1.0)),
         stream_ended(StreamOutcome::WorkerLost, None),
         Event::Worker(W::WorkerSpawned {
@@ -316,6 +325,47 @@ pub(super) fn sample_events() -> Vec<Event> {
             slot: 0,
             ids: Some(ids()),
             reason: codexd_actors::tools::ParkDiscard::Expired,
+        }),
+        Event::Worker(W::WorkerRecycleStarted {
+            slot: 0,
+            reason: RecycleReason::Turns,
+            in_flight: 1,
+        }),
+        Event::Worker(W::WorkerMemorySampled {
+            slot: 0,
+            rss_bytes: 1 << 27,
+        }),
+        Event::Account(AccountEvent::AccountQuotaUpdated {
+            account: "team".into(),
+            window: QuotaWindow::Primary,
+            used_ratio: Some(0.96),
+            window_s: Some(18_000),
+            resets_at_s: Some(1_900_000_000),
+        }),
+        Event::Account(AccountEvent::AccountQuotaUpdated {
+            account: "team".into(),
+            window: QuotaWindow::Secondary,
+            used_ratio: None,
+            window_s: None,
+            resets_at_s: None,
+        }),
+        Event::Account(AccountEvent::AccountStateChanged {
+            account: "team".into(),
+            from: AccountState::Ok,
+            to: AccountState::CoolingDown,
+            cause: AccountCause::UsageLimitError,
+            until_s: Some(1_900_000_000),
+        }),
+        Event::Account(AccountEvent::AccountStateChanged {
+            account: "team".into(),
+            from: AccountState::CoolingDown,
+            to: AccountState::Ok,
+            cause: AccountCause::Recovered,
+            until_s: None,
+        }),
+        Event::Account(AccountEvent::CodexHomeSampled {
+            account: "team".into(),
+            bytes: 1 << 20,
         }),
         readiness(true),
         readiness(false),

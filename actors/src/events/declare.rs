@@ -83,6 +83,16 @@ impl LogValue for Option<f64> {
 }
 
 /// A missing number is written as `null`.
+impl LogValue for Option<u64> {
+    fn emit(&self, key: Key, s: &mut dyn Serializer) -> slog::Result {
+        match self {
+            Some(v) => s.emit_u64(key, *v),
+            None => s.emit_none(key),
+        }
+    }
+}
+
+/// A missing number is written as `null`.
 impl LogValue for Option<i32> {
     fn emit(&self, key: Key, s: &mut dyn Serializer) -> slog::Result {
         match self {

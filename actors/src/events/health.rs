@@ -11,6 +11,8 @@ label_enum!(
         Starting => "starting",
         NoReadyWorkers => "no_ready_workers",
         Draining => "draining",
+        NoAuthenticatedAccount => "no_authenticated_account",
+        QuotaExhausted => "quota_exhausted",
     }
 );
 

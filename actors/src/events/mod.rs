@@ -4,6 +4,7 @@
 //! (`declare.rs`). Fields are typed and none can hold user content (prompts, completions,
 //! worker output) except the debug-only `content_captured`.
 
+pub mod account;
 pub mod declare;
 pub mod health;
 pub mod http;
@@ -11,6 +12,7 @@ pub mod runtime;
 pub mod stream;
 pub mod worker;
 
+pub use account::AccountEvent;
 pub use declare::{Component, Meta};
 pub use health::{HealthEvent, ReadinessReason};
 pub use http::{HttpEvent, RequestSummary};
@@ -28,6 +30,7 @@ pub enum Event {
     Stream(StreamEvent),
     Worker(WorkerEvent),
     Health(HealthEvent),
+    Account(AccountEvent),
 }
 
 impl Event {
@@ -39,6 +42,7 @@ impl Event {
             Event::Stream(e) => e.meta(),
             Event::Worker(e) => e.meta(),
             Event::Health(e) => e.meta(),
+            Event::Account(e) => e.meta(),
         }
     }
 }
@@ -52,6 +56,7 @@ impl KV for Event {
             Event::Stream(e) => e.log_fields(s),
             Event::Worker(e) => e.log_fields(s),
             Event::Health(e) => e.log_fields(s),
+            Event::Account(e) => e.log_fields(s),
         }
     }
 }
@@ -61,6 +66,7 @@ const DOMAINS: &[&[&str]] = &[
     HttpEvent::NAMES,
     StreamEvent::NAMES,
     WorkerEvent::NAMES,
+    AccountEvent::NAMES,
     HealthEvent::NAMES,
 ];
 

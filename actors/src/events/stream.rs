@@ -3,6 +3,7 @@
 use super::declare::{events, log_struct};
 use crate::ingress::RouteLabel;
 use crate::labels::StreamOutcome;
+use crate::retry::RetryReason;
 use crate::turn::{ReqIds, TokenUsage};
 use crate::worker::labels::UpstreamErrorKind;
 
@@ -51,6 +52,14 @@ events! {
             => Info, Stream, "turn interrupt sent";
         TurnInterruptConfirmed { ids: ReqIds, slot: usize => "worker" }
             => Info, Stream, "turn interrupt confirmed";
+        /// The turn failed before its first generated delta and starts again on `slot`.
+        StreamRetried {
+            ids: ReqIds,
+            route: RouteLabel,
+            from_slot: usize,
+            slot: usize => "worker",
+            reason: RetryReason,
+        } => Warning, Stream, "stream retried";
         /// Debug-only (`log.capture_content`, loopback listeners only): the one event that
         /// carries content, the turn input and the generated text.
         ContentCaptured { ids: ReqIds, input: String, output: String }

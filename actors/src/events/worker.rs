@@ -5,7 +5,7 @@ use super::declare::events;
 use crate::tools::ParkDiscard;
 use crate::turn::ReqIds;
 use crate::worker::labels::{
-    ProtocolErrorKind, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
+    ProtocolErrorKind, RecycleReason, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer,
     ServerRequestKind, SlotState,
 };
 
@@ -91,5 +91,11 @@ events! {
         /// A parked turn was interrupted and its thread released, never continued.
         ParkedTurnDiscarded { slot: usize => "worker", ids: Option<ReqIds>, reason: ParkDiscard => "discard_reason" }
             => Info, Worker, "parked turn discarded";
+        /// The worker takes no new lease; it is restarted (`recycled`) once its `in_flight`
+        /// turns are done.
+        WorkerRecycleStarted { slot: usize => "worker", reason: RecycleReason, in_flight: u32 }
+            => Info, Supervisor, "worker recycle started";
+        WorkerMemorySampled { slot: usize => "worker", rss_bytes: u64 }
+            => Debug, Supervisor, "worker memory sampled";
     }
 }

@@ -4,6 +4,7 @@
 //! in `observe.rs`.
 
 mod observe;
+pub mod pool;
 mod tools;
 
 use crate::bus::Published;
@@ -106,6 +107,17 @@ pub struct Metrics {
     bus_events: IntCounterVec,
     uptime_start: Gauge,
     tools: tools::ToolMetrics,
+    pool: pool::PoolMetrics,
+}
+
+/// The routes that run turns (the `route` values of the retry counter).
+fn turn_routes(settings: &MetricsSettings) -> Vec<&'static str> {
+    settings
+        .routes
+        .iter()
+        .filter(|r| r.runs_turns())
+        .map(|r| r.as_str())
+        .collect()
 }
 
 fn hist(
@@ -326,6 +338,7 @@ impl Metrics {
                 "Unix time the daemon started."
             )?),
             tools: tools::ToolMetrics::register(&r)?,
+            pool: pool::PoolMetrics::try_new(&r, settings.slots, &turn_routes(settings))?,
             handles,
             models: settings.models.iter().cloned().collect(),
             registry: r,

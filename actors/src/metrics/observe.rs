@@ -18,6 +18,7 @@ impl Metrics {
             Event::Stream(e) => self.observe_stream(e),
             Event::Worker(e) => self.observe_worker(e),
             Event::Health(e) => self.observe_health(e),
+            Event::Account(e) => self.pool.observe_account(e),
         }
     }
 
@@ -129,6 +130,12 @@ impl Metrics {
                     }
                 }
             }
+            StreamEvent::StreamRetried { route, reason, .. } => {
+                self.pool
+                    .retries
+                    .with_label_values(&[route.as_str(), reason.as_str()])
+                    .inc();
+            }
             // Logged only; chunk gaps are observed on the hot path.
             StreamEvent::TurnStarted { .. }
             | StreamEvent::TurnInterruptSent { .. }
@@ -204,6 +211,18 @@ impl Metrics {
                 self.turns_in_flight
                     .with_label_values(&[slot.to_string().as_str()])
                     .set(i64::from(*in_flight));
+            }
+            WorkerEvent::WorkerRecycleStarted { slot, reason, .. } => {
+                self.pool
+                    .recycles
+                    .with_label_values(&[slot.to_string().as_str(), reason.as_str()])
+                    .inc();
+            }
+            WorkerEvent::WorkerMemorySampled { slot, rss_bytes } => {
+                self.pool
+                    .worker_rss
+                    .with_label_values(&[slot.to_string().as_str()])
+                    .set(i64::try_from(*rss_bytes).unwrap_or(i64::MAX));
             }
             WorkerEvent::WorkerExited { slot, .. } => {
                 self.turns_in_flight

@@ -30,6 +30,17 @@ label_enum!(
         Unresponsive => "unresponsive",
         ProtocolError => "protocol_error",
         SpawnFailedResources => "spawn_failed_resources",
+        Recycled => "recycled",
+    }
+);
+
+label_enum!(
+    /// Why a worker was recycled (drained, then restarted outside the restart-intensity
+    /// window).
+    RecycleReason {
+        Turns => "turns",
+        Age => "age",
+        Memory => "memory",
     }
 );
 
@@ -53,6 +64,7 @@ label_enum!(
         QueueTimeout => "queue_timeout",
         Draining => "draining",
         NoWorker => "no_worker",
+        QuotaExhausted => "quota_exhausted",
     }
 );
 
@@ -61,6 +73,7 @@ label_enum!(
     RpcMethod {
         Initialize => "initialize",
         AccountRead => "account/read",
+        AccountRateLimitsRead => "account/rateLimits/read",
         ThreadStart => "thread/start",
         TurnStart => "turn/start",
         TurnInterrupt => "turn/interrupt",

@@ -19,6 +19,18 @@ pub struct ReleaseLease {
     pub generation: u64,
 }
 
+/// Asks for a lease on another slot for a turn that failed before its first byte
+/// (`crate::retry`): granted only when a slot is free right now, never queued. With
+/// `other_account`, the new slot belongs to another account than `slot`'s.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RetryLease {
+    pub ids: crate::turn::ReqIds,
+    pub slot: usize,
+    pub other_account: bool,
+    pub reply: tokio::sync::oneshot::Sender<Option<Lease>>,
+}
+
 /// Capacity for one turn on one worker.
 pub struct Lease {
     pub slot: usize,
@@ -27,6 +39,7 @@ pub struct Lease {
     pub queue_wait: Duration,
     release: Recipient<ReleaseLease>,
     interrupt: watch::Receiver<bool>,
+    retry: Recipient<RetryLease>,
 }
 
 impl Lease {
@@ -39,6 +52,7 @@ impl Lease {
         queue_wait: Duration,
         release: Recipient<ReleaseLease>,
         interrupt: watch::Receiver<bool>,
+        retry: Recipient<RetryLease>,
     ) -> Self {
         Self {
             slot,
@@ -47,7 +61,25 @@ impl Lease {
             queue_wait,
             release,
             interrupt,
+            retry,
         }
+    }
+
+    /// Asks the supervisor for a lease on another slot (see [`RetryLease`]); `None` when
+    /// none is free or the supervisor is gone.
+    pub fn retry_elsewhere(
+        &self,
+        ids: crate::turn::ReqIds,
+        other_account: bool,
+    ) -> impl std::future::Future<Output = Option<Lease>> + 'static {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.retry.do_send(RetryLease {
+            ids,
+            slot: self.slot,
+            other_account,
+            reply,
+        });
+        async move { rx.await.ok().flatten() }
     }
 
     /// Resolves when the holder must end its turn now (the shutdown drain deadline passed).

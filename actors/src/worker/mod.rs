@@ -9,6 +9,7 @@ pub mod lines;
 pub mod models;
 pub mod process;
 pub mod protocol;
+pub mod recycle;
 pub mod state;
 pub mod supervisor;
 pub mod turn_options;

@@ -34,6 +34,13 @@ pub type WorkerOutput = Box<dyn AsyncRead + Send + Unpin>;
 pub trait Launch: Send + Sync + 'static {
     /// Starts a worker. Runs inside the supervisor's tokio runtime.
     fn launch(&self) -> std::io::Result<Spawned>;
+
+    /// Starts the worker of one slot (a pool of several accounts starts each slot with its
+    /// account's `CODEX_HOME`); by default every slot starts the same way.
+    fn launch_slot(&self, slot: usize) -> std::io::Result<Spawned> {
+        let _ = slot;
+        self.launch()
+    }
 }
 
 impl Launch for SpawnSpec {

@@ -67,6 +67,9 @@ pub struct NoteParams<'a> {
     /// `params.item` (only its type: raw `function_call` items are counted).
     #[serde(borrow)]
     pub item: Option<NoteItem<'a>>,
+    /// `params.rateLimits` of `account/rateLimits/updated` (its windows only).
+    #[serde(rename = "rateLimits")]
+    pub rate_limits: Option<Box<crate::accounts::quota::SnapshotReport>>,
 }
 
 /// `params.item` of an item notification: only its `type` is read.

@@ -124,6 +124,7 @@ impl<L: Launch> Harness<L> {
                 slots: options.slots,
                 min_ready_workers: options.min_ready_workers,
                 version: "test".into(),
+                unready_when_exhausted: false,
             },
             bus.clone(),
         )
@@ -154,8 +155,10 @@ impl<L: Launch> Harness<L> {
                 unknown_notifications: None,
                 tools: Default::default(),
                 models: Default::default(),
+                accounts: Arc::new(codexd_actors::accounts::AccountBook::single(options.slots)),
             }),
             queue_depth: Some(queue_depth),
+            pool: Default::default(),
         };
         let supervisor = WorkerSupervisor::new(settings, bus.clone()).start();
         let streams = StreamSettings {
@@ -165,6 +168,7 @@ impl<L: Launch> Harness<L> {
             interrupt_grace: options.interrupt_grace,
             active: Arc::new(AtomicUsize::new(0)),
             capture_content: false,
+            retry_before_first_byte: true,
         };
         Harness {
             bus,

@@ -2,6 +2,7 @@
 //! correlation, the handshake and liveness pings, answers server→client requests, and routes
 //! turn notifications to the stream that owns the thread.
 
+mod account;
 mod tool_calls;
 mod turns;
 
@@ -42,6 +43,8 @@ pub struct ConnectionSettings {
     pub tools: ToolSettings,
     /// Supported reasoning efforts per model, filled from `model/list` after the handshake.
     pub models: Arc<super::models::ModelTable>,
+    /// The pool's accounts: what this worker says about its account lands here.
+    pub accounts: Arc<crate::accounts::AccountBook>,
 }
 
 /// What a connection reports to its supervisor.
@@ -302,13 +305,18 @@ impl WorkerConnection {
                     took: self.spawned_at.elapsed(),
                 });
                 self.schedule_ping(ctx);
+                self.read_account();
                 self.request(RpcMethod::ModelList, json!({"includeHidden": true}), None);
             }
             (RpcMethod::ModelList, Ok(result)) => {
                 self.settings.models.record(&result);
             }
             (RpcMethod::Initialize, Err(_)) => self.fail(RestartReason::HandshakeFailed),
-            (RpcMethod::AccountRead, _) => self.schedule_ping(ctx),
+            (RpcMethod::AccountRead, answer) => {
+                self.on_account_read(answer.ok().as_ref());
+                self.schedule_ping(ctx)
+            }
+            (RpcMethod::AccountRateLimitsRead, answer) => self.on_rate_limits_read(answer.ok()),
             (RpcMethod::ThreadStart, Ok(result)) => self.on_thread_started(p.turn, &result),
             (RpcMethod::TurnStart, Ok(result)) => {
                 self.on_turn_started(p.turn, protocol::started_turn_id(&result))

@@ -204,6 +204,7 @@ impl WorkerConnection {
                 return;
             }
         }
+        self.account_signal(method, &params);
         let signal = protocol::classify(method, params);
         let Some(key) = key else {
             if signal == TurnSignal::Unknown {

@@ -63,6 +63,7 @@ impl WorkerSupervisor {
                 SlotPhase::Busy { in_flight, .. } => in_flight < max,
                 _ => false,
             })
+            .filter(|(i, _)| self.slot_open(*i))
             .min_by_key(|(i, s)| (s.phase.in_flight(), *i))
             .map(|(i, _)| i)
     }
@@ -100,6 +101,7 @@ impl WorkerSupervisor {
             ids,
             in_flight,
         });
+        self.note_granted(i, in_flight);
         Some(Lease::new(
             i,
             generation,
@@ -107,6 +109,7 @@ impl WorkerSupervisor {
             queue_wait,
             ctx.address().recipient(),
             self.interrupt.subscribe(),
+            ctx.address().recipient(),
         ))
     }
 
@@ -172,7 +175,11 @@ impl Handler<AcquireLease> for WorkerSupervisor {
                 return;
             }
         }
-        if !self.slots.iter().any(|s| s.phase.state().is_serving()) {
+        if let Some(reason) = self.accounts_refusal() {
+            let _ = msg.reply.send(Err(reason));
+            return;
+        }
+        if !self.slots.iter().any(|s| s.phase.state().is_serving()) && !self.pool.coming_back() {
             let _ = msg.reply.send(Err(RejectReason::NoWorker));
             return;
         }
@@ -218,6 +225,7 @@ impl Handler<ReleaseLease> for WorkerSupervisor {
         if let Some(conn) = ready {
             self.transition(msg.slot, SlotPhase::Ready { conn });
         }
+        self.after_release(msg.slot, in_flight);
         self.dispatch_queue(ctx);
         self.check_drained();
     }

@@ -5,10 +5,12 @@
 
 mod admission;
 mod pinned;
+mod pool;
 
-pub use super::lease::ReleaseLease;
+pub use super::lease::{ReleaseLease, RetryLease};
 pub use admission::{AcquireLease, BeginDrain, InterruptLeases, LeaveQueue};
 pub use pinned::{AcquireSlotLease, DiscardParkedTurn};
+pub use pool::PoolSettings;
 
 use super::backoff::{BackoffPolicy, RestartWindow};
 use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};
@@ -36,6 +38,8 @@ pub struct SupervisorSettings {
     pub stop_grace: Duration,
     pub connection: Arc<ConnectionSettings>,
     pub queue_depth: Option<prometheus::IntGauge>,
+    /// Recycling and `CODEX_HOME` sampling (the accounts are `connection.accounts`).
+    pub pool: PoolSettings,
 }
 
 /// Stops every worker (SIGTERM, grace, SIGKILL); `done` fires when all slots are stopped.
@@ -75,6 +79,8 @@ pub struct WorkerSupervisor {
     mode: Mode,
     /// Turns true when every lease holder must end its turn now (see `InterruptLeases`).
     interrupt: watch::Sender<bool>,
+    /// Per-slot recycling state (`pool.rs`).
+    pool: pool::PoolState,
 }
 
 impl WorkerSupervisor {
@@ -87,7 +93,9 @@ impl WorkerSupervisor {
                 window: RestartWindow::default(),
             })
             .collect();
+        let pool = pool::PoolState::new(settings.count);
         Self {
+            pool,
             settings,
             slots,
             bus,
@@ -144,7 +152,7 @@ impl WorkerSupervisor {
         }
         slot.generation += 1;
         let generation = slot.generation;
-        match self.settings.launch.launch() {
+        match self.settings.launch.launch_slot(i) {
             Ok(spawned) => {
                 let pid = spawned.pid;
                 let conn = WorkerConnection::new(
@@ -161,6 +169,7 @@ impl WorkerSupervisor {
                     pid,
                     generation,
                 });
+                self.pool.spawned(i, pid);
                 self.transition(i, SlotPhase::Handshaking { conn });
             }
             Err(e) => {
@@ -233,6 +242,7 @@ impl WorkerSupervisor {
                     pid,
                     handshake_ms: took.as_secs_f64() * 1000.0,
                 });
+                self.on_ready(i);
                 self.dispatch_queue(ctx);
             }
             // A handshake that finishes while the worker is being stopped changes nothing.
@@ -269,6 +279,12 @@ impl WorkerSupervisor {
         } else {
             RestartReason::Exit
         });
+        let recycled = self.pool.take_recycle(i) && expected && !stopping;
+        let reason = if recycled {
+            RestartReason::Recycled
+        } else {
+            reason
+        };
         self.emit(WorkerEvent::WorkerExited {
             slot: i,
             pid,
@@ -286,6 +302,9 @@ impl WorkerSupervisor {
             });
             self.transition(i, SlotPhase::Stopped);
             self.check_stopped();
+            if recycled {
+                self.restart_recycled(i, ctx);
+            }
         } else {
             // The process is gone, and with it the connection and any turns in flight.
             self.schedule_restart(i, reason, ctx);
@@ -328,6 +347,7 @@ impl Actor for WorkerSupervisor {
         for i in 0..self.slots.len() {
             self.spawn_slot(i, ctx);
         }
+        self.start_pool_timers(ctx);
     }
 }
 
