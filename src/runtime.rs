@@ -54,6 +54,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         .map_err(|e| StartupError::MetricsInitFailed(e.to_string()))?;
     let handles = metrics.handles.clone();
     crate::http::openai::ignored_fields::init(&handles.fields_ignored);
+    crate::http::openai::features::count_used(&handles.features_used, None, &[]);
     let limit_metrics = crate::limits::LimitMetrics::register(
         metrics.registry(),
         config.limits.backend,

@@ -211,6 +211,18 @@ fn stop_sequences_cut_the_answer_streamed_and_not() {
     let c = &r.json()["choices"][0];
     assert_eq!(c["message"]["content"], "alpha beta ");
     assert_eq!(c["finish_reason"], "stop");
+    let m = d.metrics();
+    let used = |f: &str| {
+        m.lines()
+            .find(|l| {
+                l.starts_with("codexd_request_features_total")
+                    && l.contains(&format!("feature=\"{f}\""))
+                    && l.contains("/v1/chat/completions")
+            })
+            .map(|l| l.rsplit(' ').next().unwrap_or("").to_owned())
+    };
+    assert_eq!(used("stop").as_deref(), Some("1"));
+    assert_eq!(used("image").as_deref(), Some("0"));
     let mut s = Streaming::open(
         d.addr,
         "/v1/chat/completions",

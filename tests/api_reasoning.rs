@@ -1,6 +1,6 @@
 //! Reasoning summaries on the Responses API against the demo worker: `reasoning.summary`
 //! reaches the turn, and the summary comes back as a `reasoning` output item, streamed with
-//! OpenAI's `response.reasoning_summary_*` events.
+//! OpenAI's `response.reasoning_summary_*` events; and `json_object`'s best-effort instruction.
 
 use crate::api_errors::one_worker;
 use crate::support::daemon::Daemon;
@@ -76,4 +76,20 @@ fn a_reasoning_summary_comes_back_as_a_reasoning_item_streamed_and_not() {
         &json!({"model": "codex-demo", "input": "x"}),
     );
     assert_eq!(r.json()["output"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn json_object_is_a_best_effort_instruction_appended_to_the_input() {
+    let d = Daemon::start_ready(one_worker());
+    let r = http::post(
+        d.addr,
+        "/v1/chat/completions",
+        &json!({"model": "codex-demo", "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_object"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["choices"][0]["message"]["content"],
+        "You said: x\n\nAnswer with one valid JSON object only: no prose, no Markdown code fences."
+    );
 }

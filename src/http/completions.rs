@@ -149,6 +149,11 @@ async fn run(
         route_of(kind).label().as_str(),
         &parsed.features.ignored,
     );
+    super::openai::features::count_used(
+        &state.metrics.features_used,
+        Some(route_of(kind).label().as_str()),
+        &parsed.features.used(),
+    );
     // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
     let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
     let Some(lease) = super::followup::lease(&mut plan, state, facts, peer.as_deref()).await?

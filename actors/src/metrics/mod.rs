@@ -75,6 +75,9 @@ pub struct MetricsHandles {
     /// Accepted request fields codexd has no place for, by route and field (the front end
     /// owns the closed field set and creates the series).
     pub fields_ignored: IntCounterVec,
+    /// Requests that used a request feature (structured output, images, ...), by route and
+    /// feature (the front end owns the closed feature set and creates the series).
+    pub features_used: IntCounterVec,
 }
 
 /// Every family, registered once.
@@ -189,6 +192,13 @@ impl Metrics {
                     "Accepted request fields codexd has no place for, by route and field."
                 ),
                 &["route", "field"]
+            )?),
+            features_used: reg!(IntCounterVec::new(
+                Opts::new(
+                    "codexd_request_features_total",
+                    "Requests that used a request feature, by route and feature."
+                ),
+                &["route", "feature"]
             )?),
         };
         let m = Self {

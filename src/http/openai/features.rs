@@ -305,6 +305,53 @@ pub fn resolve(
     ))
 }
 
+/// The `feature` label values of `codexd_request_features_total`.
+pub const FEATURE_LABELS: &[&str] = &[
+    "structured_output",
+    "json_object",
+    "image",
+    "reasoning_effort",
+    "reasoning_summary",
+    "stop",
+];
+
+impl Features {
+    /// The features this request uses, as `feature` label values.
+    pub fn used(&self) -> Vec<&'static str> {
+        let flags = [
+            self.output_schema.is_some(),
+            self.json_object,
+            !self.images.is_empty(),
+            self.effort.is_some(),
+            self.summary.as_deref().is_some_and(|s| s != "none"),
+            !self.stop.is_empty(),
+        ];
+        FEATURE_LABELS
+            .iter()
+            .zip(flags)
+            .filter_map(|(l, on)| on.then_some(*l))
+            .collect()
+    }
+}
+
+/// Creates every series at 0 and counts one request's features.
+pub fn count_used(counter: &prometheus::IntCounterVec, route: Option<&str>, used: &[&str]) {
+    match route {
+        None => {
+            for r in ["/v1/chat/completions", "/v1/responses"] {
+                for f in FEATURE_LABELS {
+                    counter.with_label_values(&[r, f]);
+                }
+            }
+        }
+        Some(r) => {
+            for f in used {
+                counter.with_label_values(&[r, f]).inc();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +422,7 @@ mod tests {
         );
         assert!(f.include_encrypted);
         assert_eq!(f.ignored, vec!["include"]);
+        assert_eq!(f.used(), vec!["reasoning_effort", "reasoning_summary"]);
         let e = responses(
             json!({"reasoning": {"summary": "long"}})
                 .as_object()

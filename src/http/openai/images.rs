@@ -62,8 +62,9 @@ pub fn part_url(part: &Value, param: &str) -> Option<Result<ImageRef, ApiError>>
             param: param.to_owned(),
             url,
         }),
+        // Named by the part's type, as before images were taken: the part is not usable.
         None => Err(ApiError::field(
-            format!("{param}.image_url"),
+            format!("{param}.type"),
             "An image part needs an image URL (a data: URL).",
         )),
     })

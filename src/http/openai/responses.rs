@@ -251,7 +251,16 @@ impl ResponsesSse {
     fn fail(&mut self, failure: StreamOutcome, out: &mut Vec<u8>) {
         let e = ApiError::Stream(failure);
         let error = json!({"code": e.code(), "message": e.message(&self.req_id)});
-        let r = self.snapshot("failed", vec![], Value::Null, error);
+        // No echo: an error frame never carries client content (instructions, metadata, ...).
+        let r = response(
+            &self.id,
+            self.created,
+            &self.model,
+            "failed",
+            vec![],
+            Value::Null,
+            error,
+        );
         self.event(out, "response.failed", json!({"response": r}));
     }
 }
