@@ -3,7 +3,8 @@
 //! honest 429 when both are out, login state, and no account identity leaking anywhere.
 
 use crate::support::daemon::{scratch_dir, Config, Daemon};
-use crate::support::{eventually, http};
+use crate::support::mock_provider::{MockProvider, Reply};
+use crate::support::{eventually, http, otlp};
 use codexd_test_support::metrics_text::Scrape;
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -255,8 +256,9 @@ fn with_no_account_logged_in_readiness_closes_with_its_reason() {
 }
 
 #[test]
-fn no_account_e_mail_or_user_id_appears_in_logs_metrics_or_health() {
+fn no_account_e_mail_or_user_id_appears_in_logs_metrics_spans_or_health() {
     let email = "leak-canary-7c1e@example.com";
+    let collector = MockProvider::start(Reply::default()).unwrap();
     let d = Daemon::start_ready(
         pool(&[account(
             "alpha",
@@ -265,7 +267,11 @@ fn no_account_e_mail_or_user_id_appears_in_logs_metrics_or_health() {
                 ("CODEXD_DEMO_RATE_LIMITS", "42"),
             ],
         )])
-        .set("log.level", "\"trace\""),
+        .set("log.level", "\"trace\"")
+        .set(
+            "tracing.endpoint",
+            &format!("{:?}", format!("http://{}", collector.addr())),
+        ),
     );
     for stream in [false, true] {
         let r = http::post(d.addr, CHAT, &http::chat_body("x", stream));
@@ -284,4 +290,16 @@ fn no_account_e_mail_or_user_id_appears_in_logs_metrics_or_health() {
     }
     assert!(!d.stderr().contains(email));
     assert!(health.contains("\"alpha\""), "the account is known by name");
+    let spans = eventually(Duration::from_secs(10), "exported spans", || {
+        let s = otlp::spans(&collector);
+        (!s.is_empty()).then_some(s)
+    });
+    assert!(spans.iter().any(|s| s.attr("codexd.worker.slot").is_some()));
+    for req in collector.requests_to("/v1/traces") {
+        let body = String::from_utf8_lossy(&req.raw_body);
+        assert!(
+            !body.contains(email) && !body.contains(&user_id),
+            "a span leaks"
+        );
+    }
 }

@@ -163,6 +163,29 @@ mod tests {
     }
 
     #[test]
+    fn the_account_modes_parse() {
+        let config = parse(&[
+            ("CODEXD_DEMO_RATE_LIMITS", "96,20"),
+            ("CODEXD_DEMO_RATE_LIMITS_RESET_S", "40"),
+            ("CODEXD_DEMO_RATE_LIMITS_STEP", "2"),
+            ("CODEXD_DEMO_UPSTREAM_ERROR", "usage_limit"),
+            ("CODEXD_DEMO_USAGE_LIMIT_RESET_S", "5"),
+            ("CODEXD_DEMO_LOGGED_OUT", "1"),
+            ("CODEXD_DEMO_ACCOUNT_EMAIL", "a@example.com"),
+            ("CODEXD_DEMO_GROW_BYTES_PER_TURN", "1024"),
+        ])
+        .unwrap();
+        assert_eq!(config.rate_limits, Some((96, 20)));
+        assert_eq!(config.rate_limits_step, Some(2));
+        assert_eq!(config.upstream_error, Some(UpstreamError::UsageLimit));
+        assert!(config.logged_out);
+        assert_eq!(config.grow_bytes_per_turn, 1024);
+        for bad in ["101", "1,2,3", "x"] {
+            assert!(parse(&[("CODEXD_DEMO_RATE_LIMITS", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn an_empty_value_means_unset() {
         let config = parse(&[("CODEXD_DEMO_CHUNKS", ""), ("CODEXD_DEMO_HANDSHAKE", "")]).unwrap();
         assert_eq!(config, Config::default());

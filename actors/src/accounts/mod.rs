@@ -257,3 +257,65 @@ fn quota_event(account: &str, w: QuotaWindow, f: &Facts) -> AccountEvent {
         resets_at_s: s.resets_at.map(|t| t.max(0) as u64),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::quota::WindowReport;
+    use crate::accounts::state::AccountState;
+
+    fn book() -> AccountBook {
+        let spec = |n: &str| AccountSpec {
+            name: n.into(),
+            workers: 1,
+        };
+        AccountBook::new(&[spec("a"), spec("b")], AccountPolicy::default())
+    }
+
+    fn exhausted(at: i64) -> SnapshotReport {
+        SnapshotReport {
+            primary: Some(WindowReport {
+                used_percent: Some(100.0),
+                window_duration_mins: Some(300),
+                resets_at: Some(at),
+            }),
+            secondary: None,
+        }
+    }
+
+    #[test]
+    fn leases_skip_an_exhausted_account_and_the_soonest_reset_is_the_retry_time() {
+        let b = book();
+        assert!(b.slot_usable(0, 100) && b.blocked(100).is_none());
+        let events = b.on_rate_limits(0, &exhausted(500), 100);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            AccountEvent::AccountStateChanged {
+                to: AccountState::CoolingDown,
+                until_s: Some(500),
+                ..
+            }
+        )));
+        assert!(!b.slot_usable(0, 100) && b.slot_usable(1, 100));
+        assert_eq!(b.blocked(100), None);
+        b.on_rate_limits(1, &exhausted(300), 100);
+        assert_eq!(b.blocked(100), Some(Blocked::Exhausted { retry_at: 300 }));
+        // Beta's reset passes: it is announced and usable again.
+        let back = b.tick(300);
+        assert_eq!(back.len(), 1);
+        assert!(b.slot_usable(1, 300) && !b.slot_usable(0, 300));
+    }
+
+    #[test]
+    fn a_usage_limit_error_cools_down_only_its_own_account() {
+        let b = book();
+        b.on_upstream_error(1, UpstreamErrorKind::RateLimited, true, 10);
+        assert!(b.slot_usable(0, 10) && !b.slot_usable(1, 10));
+        // A plain 429 from a provider is not the account's usage limit.
+        b.on_upstream_error(0, UpstreamErrorKind::RateLimited, false, 10);
+        assert!(b.slot_usable(0, 10));
+        b.on_login(0, false, 10);
+        b.on_login(1, false, 10);
+        assert_eq!(b.blocked(10), Some(Blocked::Unauthenticated));
+    }
+}
