@@ -128,7 +128,13 @@ impl WorkerConnection {
             name: text("tool"),
             arguments,
         };
-        let Some(t) = self.turns.get_mut(&key) else {
+        // Only a turn that declared client tools waits for their outputs; any other call is
+        // answered as unsupported (Codex then tells the model the call was invalid).
+        let Some(t) = self
+            .turns
+            .get_mut(&key)
+            .filter(|t| !t.request.tools.tools.is_empty())
+        else {
             return false;
         };
         t.tools.pending.push(PendingCall {
