@@ -163,6 +163,28 @@ fn real_codex_two_parallel_calls_after_text_continue_in_one_turn() {
 }
 
 #[test]
+fn real_codex_takes_an_allowed_client_system_prompt_as_base_instructions_with_tools() {
+    let r = rig("tools-system", |c| {
+        c.set("codex.allow_client_system_prompt", "true")
+    });
+    r.mock.push(answer());
+    let body = json!({"model": MOCK_MODEL, "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+        "messages": [{"role": "system", "content": "You are a terse weather bot."},
+                     {"role": "user", "content": "Hi"}]});
+    let r1 = http::post(r.daemon.addr, "/v1/chat/completions", &body);
+    assert_eq!(r1.status, 200, "{}", r1.text());
+    let reqs = r.mock.response_requests();
+    let b = reqs[0].body.clone().unwrap_or_default();
+    // Codex's built-in prompt (its `instructions`) is gone; the client's text leads the input.
+    assert!(b.get("instructions").is_none(), "{b}");
+    assert_eq!(b["input"][0]["role"], "developer", "{b}");
+    assert_eq!(
+        b["input"][0]["content"][0]["text"],
+        "You are a terse weather bot."
+    );
+}
+
+#[test]
 fn real_codex_replays_an_expired_follow_up_on_a_fresh_thread() {
     let r = rig("tools-replay", |c| c.set("tools.parked_ttl_ms", "1"));
     r.mock.push(Reply::calls(None, &[weather("call_rep_a")]));

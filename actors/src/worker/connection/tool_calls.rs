@@ -353,6 +353,11 @@ impl WorkerConnection {
             .collect();
         obj.insert("dynamicTools".into(), Value::Array(specs));
         obj.insert("experimentalRawEvents".into(), Value::Bool(true));
+        // A client that brings its own tools brings its own prompt: when the operator lets
+        // client system text through, it replaces Codex's built-in agent prompt.
+        if let Some(text) = obj.remove("developerInstructions") {
+            obj.insert("baseInstructions".into(), text);
+        }
     }
 
     /// `turn/start` params of a replayed turn: the history is on the thread, the input is
