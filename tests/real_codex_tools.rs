@@ -153,9 +153,14 @@ fn real_codex_two_parallel_calls_after_text_continue_in_one_turn() {
         {"role": "tool", "tool_call_id": "call_par_b", "content": "rain in Rome"}]});
     let r2 = http::post(r.daemon.addr, "/v1/chat/completions", &follow);
     assert_eq!(r2.status, 200, "{}", r2.text());
+    let r2 = r2.json();
+    assert_eq!(r2["choices"][0]["message"]["content"], "Sunny in Paris.");
+    // The two requests together report the thread's usage once (20 + 5 in, 10 + 4 out).
+    let sum = |k: &str| r1["usage"][k].as_u64().unwrap_or(0) + r2["usage"][k].as_u64().unwrap_or(0);
     assert_eq!(
-        r2.json()["choices"][0]["message"]["content"],
-        "Sunny in Paris."
+        (sum("prompt_tokens"), sum("completion_tokens")),
+        (25, 14),
+        "{r1} {r2}"
     );
     assert_eq!(followups(&r.daemon, "continue", "none"), 1.0);
     let reqs = r.mock.response_requests();
