@@ -135,8 +135,10 @@ fn real_codex_two_parallel_calls_after_text_continue_in_one_turn() {
     let msg = &r1["choices"][0]["message"];
     assert_eq!(r1["choices"][0]["finish_reason"], "tool_calls", "{r1}");
     assert_eq!(msg["content"], "Let me check both.", "{r1}");
-    let calls = msg["tool_calls"].as_array().unwrap();
+    // Codex hands the calls of one response over concurrently: any order.
+    let mut calls = msg["tool_calls"].as_array().unwrap().clone();
     assert_eq!(calls.len(), 2, "{r1}");
+    calls.sort_by_key(|c| c["id"].as_str().unwrap_or_default().to_owned());
     assert_eq!(calls[0]["id"], "call_par_a");
     assert_eq!(calls[1]["id"], "call_par_b");
     assert_eq!(
@@ -151,13 +153,40 @@ fn real_codex_two_parallel_calls_after_text_continue_in_one_turn() {
         {"role": "tool", "tool_call_id": "call_par_b", "content": "rain in Rome"}]});
     let r2 = http::post(r.daemon.addr, "/v1/chat/completions", &follow);
     assert_eq!(r2.status, 200, "{}", r2.text());
+    let r2 = r2.json();
+    assert_eq!(r2["choices"][0]["message"]["content"], "Sunny in Paris.");
+    // The two requests together report the thread's usage once (20 + 5 in, 10 + 4 out).
+    let sum = |k: &str| r1["usage"][k].as_u64().unwrap_or(0) + r2["usage"][k].as_u64().unwrap_or(0);
     assert_eq!(
-        r2.json()["choices"][0]["message"]["content"],
-        "Sunny in Paris."
+        (sum("prompt_tokens"), sum("completion_tokens")),
+        (25, 14),
+        "{r1} {r2}"
     );
     assert_eq!(followups(&r.daemon, "continue", "none"), 1.0);
     let reqs = r.mock.response_requests();
     assert!(has(&reqs[1], "rain in Rome") && has(&reqs[1], "sunny in Paris"));
+}
+
+#[test]
+fn real_codex_takes_an_allowed_client_system_prompt_as_base_instructions_with_tools() {
+    let r = rig("tools-system", |c| {
+        c.set("codex.allow_client_system_prompt", "true")
+    });
+    r.mock.push(answer());
+    let body = json!({"model": MOCK_MODEL, "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+        "messages": [{"role": "system", "content": "You are a terse weather bot."},
+                     {"role": "user", "content": "Hi"}]});
+    let r1 = http::post(r.daemon.addr, "/v1/chat/completions", &body);
+    assert_eq!(r1.status, 200, "{}", r1.text());
+    let reqs = r.mock.response_requests();
+    let b = reqs[0].body.clone().unwrap_or_default();
+    // Codex's built-in prompt (its `instructions`) is gone; the client's text leads the input.
+    assert!(b.get("instructions").is_none(), "{b}");
+    assert_eq!(b["input"][0]["role"], "developer", "{b}");
+    assert_eq!(
+        b["input"][0]["content"][0]["text"],
+        "You are a terse weather bot."
+    );
 }
 
 #[test]

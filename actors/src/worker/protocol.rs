@@ -251,6 +251,8 @@ const IGNORED: &[&str] = &[
     "deprecationNotice",
     // Sent once after `initialized` by Codex 0.171 (remote control off), never about a turn.
     "remoteControl/status/changed",
+    // Sent on every thread/start once the worker is initialized with `experimentalApi`.
+    "thread/settings/updated",
     // Raw model-response events (`experimentalRawEvents`), read by the tool-call tracking.
     "rawResponseItem/completed",
     "rawResponse/completed",

@@ -351,7 +351,7 @@ mod tests {
         // The prior digest is the digest of request 1's whole history.
         let first = from_chat(&chat_round()[..2]).unwrap();
         assert_eq!(h.digest(f.prior), first.digest(first.items.len()));
-        assert_eq!(h.inject_items().len(), 5);
+        assert_eq!(h.inject_items().len(), 6);
     }
 
     #[test]

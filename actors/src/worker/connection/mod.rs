@@ -16,7 +16,7 @@ use crate::events::{Event, WorkerEvent};
 use crate::labels::{
     ProtocolErrorKind, RestartReason, RpcMethod, RpcOutcome, ServerRequestAnswer, ServerRequestKind,
 };
-use crate::turn::{ReqIds, TurnRequest, TurnStatus, TurnUpdate};
+use crate::turn::{ReqIds, TokenUsage, TurnRequest, TurnStatus, TurnUpdate};
 use actix::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;

@@ -64,6 +64,12 @@ pub(super) struct ToolCalls {
     injecting: Option<String>,
     /// The history was injected: the next `thread/start` pass starts the turn.
     injected: bool,
+    /// The thread's usage as last reported by the worker, what of it the parking request
+    /// reported (the last value before it parked), and what earlier requests reported in all:
+    /// a continued turn reports only the rest, so the thread is counted once.
+    seen: TokenUsage,
+    reported: TokenUsage,
+    baseline: TokenUsage,
 }
 
 /// A tool call answered with the output text, in the shape Codex 0.171 accepts.
@@ -128,7 +134,13 @@ impl WorkerConnection {
             name: text("tool"),
             arguments,
         };
-        let Some(t) = self.turns.get_mut(&key) else {
+        // Only a turn that declared client tools waits for their outputs; any other call is
+        // answered as unsupported (Codex then tells the model the call was invalid).
+        let Some(t) = self
+            .turns
+            .get_mut(&key)
+            .filter(|t| !t.request.tools.tools.is_empty())
+        else {
             return false;
         };
         t.tools.pending.push(PendingCall {
@@ -174,6 +186,9 @@ impl WorkerConnection {
             trace_link: t.request.tools.trace_link.clone(),
         };
         let ids = t.request.ctx.ids.clone();
+        if let Some(t) = self.turns.get_mut(&key) {
+            t.tools.reported = t.tools.seen;
+        }
         let parked = &self.settings.tools.parked;
         let full = parked.count_on(self.slot, self.generation) >= self.settings.tools.max_parked;
         self.notify(key, TurnUpdate::Parked);
@@ -274,7 +289,13 @@ impl WorkerConnection {
             return true;
         };
         let pending = std::mem::take(&mut entry.tools.pending);
-        entry.tools = ToolCalls::default();
+        let (seen, reported) = (entry.tools.seen, entry.tools.reported);
+        entry.tools = ToolCalls {
+            seen,
+            reported,
+            baseline: reported,
+            ..ToolCalls::default()
+        };
         entry.request = msg.request.clone();
         entry.sink = msg.sink.clone();
         entry.phase = TurnPhase::Running {
@@ -298,6 +319,24 @@ impl WorkerConnection {
                 ids: msg.request.ctx.ids.clone(),
             }));
         true
+    }
+
+    /// The usage to report for a turn: the thread's running total minus what the requests
+    /// before a continuation already reported.
+    pub(super) fn turn_usage(&mut self, key: u64, u: TokenUsage) -> TokenUsage {
+        let Some(t) = self.turns.get_mut(&key) else {
+            return u;
+        };
+        t.tools.seen = u;
+        // A parked turn's usage is nobody's yet: it goes to the request that continues it.
+        let b = t.tools.baseline;
+        TokenUsage {
+            input: u.input.saturating_sub(b.input),
+            output: u.output.saturating_sub(b.output),
+            cached_input: u.cached_input.saturating_sub(b.cached_input),
+            reasoning: u.reasoning.saturating_sub(b.reasoning),
+            total: u.total.saturating_sub(b.total),
+        }
     }
 
     /// For a replay, injects the history on the fresh thread first; returns true if it did
@@ -347,6 +386,11 @@ impl WorkerConnection {
             .collect();
         obj.insert("dynamicTools".into(), Value::Array(specs));
         obj.insert("experimentalRawEvents".into(), Value::Bool(true));
+        // A client that brings its own tools brings its own prompt: when the operator lets
+        // client system text through, it replaces Codex's built-in agent prompt.
+        if let Some(text) = obj.remove("developerInstructions") {
+            obj.insert("baseInstructions".into(), text);
+        }
     }
 
     /// `turn/start` params of a replayed turn: the history is on the thread, the input is

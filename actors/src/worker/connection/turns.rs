@@ -214,7 +214,10 @@ impl WorkerConnection {
         };
         match signal {
             TurnSignal::Delta(kind, text) => self.notify(key, TurnUpdate::Delta { kind, text }),
-            TurnSignal::Usage(u) => self.notify(key, TurnUpdate::Usage(u)),
+            TurnSignal::Usage(u) => {
+                let u = self.turn_usage(key, u);
+                self.notify(key, TurnUpdate::Usage(u))
+            }
             TurnSignal::Reasoning(text) => self.notify(key, TurnUpdate::Reasoning(text)),
             TurnSignal::Error(kind) => self.notify(key, TurnUpdate::UpstreamError(kind)),
             TurnSignal::Completed(status) => {
