@@ -237,3 +237,51 @@ fn bad_tool_input_is_a_400_naming_the_field() {
     let m = Scrape::parse(&d2.metrics());
     assert_eq!(m.sum("codexd_hosted_tools_ignored_total", &[]), 1.0);
 }
+
+#[test]
+fn a_recycled_worker_discards_its_parked_turn_and_the_follow_up_is_replayed() {
+    // One turn per worker: request 1 parks its turn and the worker is recycled at once.
+    let d = Daemon::start_ready(one_worker().set("workers.recycle.max_turns", "1"));
+    let body = json!({"model": "codex-demo", "input": PROMPT, "tools": [{"type": "function",
+        "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]});
+    let pid = d.worker_pids()[0];
+    let r1 = http::post(d.addr, "/v1/responses", &body).json();
+    let call = r1["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "function_call")
+        .cloned();
+    let call = call.unwrap_or_else(|| panic!("no function_call in {r1}"));
+    eventually(Duration::from_secs(20), "the recycled worker", || {
+        d.worker_pids().first().filter(|p| **p != pid).map(|_| ())
+    });
+    d.wait_ready();
+    let s = Scrape::parse(&d.metrics());
+    assert_eq!(
+        s.sum("codexd_worker_recycles_total", &[("reason", "turns")]),
+        1.0
+    );
+    assert_eq!(
+        s.sum(
+            "codexd_parked_turns_discarded_total",
+            &[("reason", "worker_exit")]
+        ),
+        1.0
+    );
+    assert_eq!(s.sum("codexd_parked_turns", &[]), 0.0);
+    let mut follow = body.clone();
+    follow["input"] = json!([{"role": "user", "content": PROMPT}, call,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21 C in Paris"}]);
+    let r2 = http::post(d.addr, "/v1/responses", &follow);
+    assert_eq!(r2.status, 200, "{}", r2.text());
+    let text: String = r2.json()["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.pointer("/content/0/text").and_then(Value::as_str))
+        .collect();
+    assert!(text.contains(EXPECT), "{}", r2.text());
+    assert_eq!(followups(&d, "replay", "not_parked"), 1.0);
+    assert_eq!(followups(&d, "continue", "none"), 0.0);
+}

@@ -1,7 +1,8 @@
 //! Leases on one named worker process, for a follow-up that continues a turn parked there,
 //! and discarding a parked turn on its worker. A continuation is granted even when the slot is
 //! at `max_turns_per_worker` (the parked turn already runs there; at most `tools.max_parked`
-//! per worker), but never while draining and never on another process generation.
+//! per worker), but never while draining, never on a worker being recycled or whose account
+//! cannot serve, and never on another process generation.
 
 use super::{Mode, WorkerSupervisor};
 use crate::labels::RejectReason;
@@ -51,7 +52,9 @@ impl Handler<AcquireSlotLease> for WorkerSupervisor {
             let _ = msg.reply.send(Err(RejectReason::Draining));
             return;
         }
-        if self.conn_of(msg.at).is_none() {
+        // A worker being recycled (or an account cooling down) takes no continuation either:
+        // its parked turns are discarded when it stops, and the follow-up is replayed.
+        if self.conn_of(msg.at).is_none() || !self.slot_open(msg.at.slot) {
             let _ = msg.reply.send(Err(RejectReason::NoWorker));
             return;
         }
