@@ -5,74 +5,52 @@
 
 use crate::api_errors::one_worker;
 use crate::support::daemon::{Daemon, KEY};
-use crate::support::eventually;
 use crate::support::http;
+use crate::support::{eventually, sdk};
 use codexd_test_support::metrics_text::Scrape;
 use serde_json::{json, Value};
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 pub const PROMPT: &str = "What is the weather? Ask get_weather about Paris";
 pub const EXPECT: &str = "sunny, 21 C in Paris";
 
 /// Runs `tests/sdk/openai_tools_check.py` and returns its stdout; panics on failure.
 pub fn run_tools_check(d: &Daemon, model: &str, prompt: &str, expect: &str, parts: &str) -> String {
-    let python = std::env::var("CODEXD_PYTHON")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .expect("CODEXD_PYTHON is not set: `source .cache/test-env` (the OpenAI SDK is needed)");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/sdk/openai_tools_check.py"
-    );
-    let mut child = Command::new(&python)
-        .args([
-            script,
-            &format!("http://{}/v1", d.addr),
-            KEY,
-            model,
-            prompt,
-            expect,
-            parts,
-        ])
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the tools check did not finish in 90 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
+    let base = format!("http://{}/v1", d.addr);
+    sdk::run_check(
+        "openai_tools_check.py",
+        &[&base, KEY, model, prompt, expect, parts],
+        Duration::from_secs(90),
+    )
+}
+
+/// The first `function_call` output item of a Responses answer.
+fn first_call(r: &Value) -> Value {
+    let call = r["output"]
+        .as_array()
         .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
+        .iter()
+        .find(|o| o["type"] == "function_call")
+        .cloned();
+    call.unwrap_or_else(|| panic!("no function_call in {r}"))
+}
+
+/// Sends request 1's input, its call and the call's output as one full-input follow-up and
+/// checks the answer quotes the output.
+fn assert_full_input_follow_up_answers(d: &Daemon, body: &Value, call: &Value) {
+    let mut follow = body.clone();
+    follow["input"] = json!([{"role": "user", "content": PROMPT}, call,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21 C in Paris"}]);
+    let r2 = http::post(d.addr, "/v1/responses", &follow);
+    assert_eq!(r2.status, 200, "{}", r2.text());
+    let text: String = r2.json()["output"]
+        .as_array()
         .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(
-        status.success(),
-        "tools check failed ({status}):\n{out}\n{err}"
-    );
-    assert!(out.contains("all checks passed"), "{out}");
-    out
+        .iter()
+        .filter_map(|o| o.pointer("/content/0/text").and_then(Value::as_str))
+        .collect();
+    assert!(text.contains(EXPECT), "{}", r2.text());
 }
 
 pub fn followups(d: &Daemon, path: &str, reason: &str) -> f64 {
@@ -136,31 +114,14 @@ fn a_follow_up_after_its_worker_was_killed_is_replayed() {
     let body = json!({"model": "codex-demo", "input": PROMPT, "tools": [{"type": "function",
         "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]});
     let r1 = http::post(d.addr, "/v1/responses", &body).json();
-    let call = r1["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["type"] == "function_call")
-        .cloned();
-    let call = call.unwrap_or_else(|| panic!("no function_call in {r1}"));
+    let call = first_call(&r1);
     let pid = d.worker_pids()[0];
     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     eventually(Duration::from_secs(20), "a new worker", || {
         d.worker_pids().first().filter(|p| **p != pid).map(|_| ())
     });
     d.wait_ready();
-    let mut follow = body.clone();
-    follow["input"] = json!([{"role": "user", "content": PROMPT}, call,
-        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21 C in Paris"}]);
-    let r2 = http::post(d.addr, "/v1/responses", &follow);
-    assert_eq!(r2.status, 200, "{}", r2.text());
-    let text: String = r2.json()["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o.pointer("/content/0/text").and_then(Value::as_str))
-        .collect();
-    assert!(text.contains(EXPECT), "{}", r2.text());
+    assert_full_input_follow_up_answers(&d, &body, &call);
     assert_eq!(followups(&d, "replay", "not_parked"), 1.0);
 }
 
@@ -246,13 +207,7 @@ fn a_recycled_worker_discards_its_parked_turn_and_the_follow_up_is_replayed() {
         "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]});
     let pid = d.worker_pids()[0];
     let r1 = http::post(d.addr, "/v1/responses", &body).json();
-    let call = r1["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["type"] == "function_call")
-        .cloned();
-    let call = call.unwrap_or_else(|| panic!("no function_call in {r1}"));
+    let call = first_call(&r1);
     eventually(Duration::from_secs(20), "the recycled worker", || {
         d.worker_pids().first().filter(|p| **p != pid).map(|_| ())
     });
@@ -270,18 +225,7 @@ fn a_recycled_worker_discards_its_parked_turn_and_the_follow_up_is_replayed() {
         1.0
     );
     assert_eq!(s.sum("codexd_parked_turns", &[]), 0.0);
-    let mut follow = body.clone();
-    follow["input"] = json!([{"role": "user", "content": PROMPT}, call,
-        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21 C in Paris"}]);
-    let r2 = http::post(d.addr, "/v1/responses", &follow);
-    assert_eq!(r2.status, 200, "{}", r2.text());
-    let text: String = r2.json()["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o.pointer("/content/0/text").and_then(Value::as_str))
-        .collect();
-    assert!(text.contains(EXPECT), "{}", r2.text());
+    assert_full_input_follow_up_answers(&d, &body, &call);
     assert_eq!(followups(&d, "replay", "not_parked"), 1.0);
     assert_eq!(followups(&d, "continue", "none"), 0.0);
 }

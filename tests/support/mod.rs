@@ -5,6 +5,8 @@ pub use codexd_test_support::{
     codex_env, eventually, http, mock_provider, otlp, process_alive, prometheus, redis, signal,
 };
 
+pub mod sdk;
+
 /// Starting the real daemon with a generated config, reading its log lines, and stopping it.
 pub mod daemon {
     pub use codexd_test_support::config::{Config, KEY};
