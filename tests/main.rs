@@ -13,6 +13,7 @@ mod api_admission;
 mod api_errors;
 mod api_features;
 mod api_reasoning;
+mod api_reasoning_encrypted;
 mod api_sdk;
 mod api_sdk_parse;
 mod api_stream_faults;
