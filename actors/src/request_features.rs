@@ -1,6 +1,7 @@
 //! The closed facts about which request features a turn used, for the `chat {model}` span:
-//! whether it had a structured output, how many images, which reasoning effort (one of
-//! Codex's known efforts, else `other`), a reasoning summary, stop sequences, encrypted
+//! whether it had a structured output, how many images, whether the client named a reasoning
+//! effort and which effort the turn ran with (one of Codex's known efforts, else `other`; it
+//! may be the catalogue entry's default), a reasoning summary, stop sequences, encrypted
 //! reasoning, client tools. Never a schema, an image, a tool name or any content.
 
 use crate::turn::TurnRequest;
@@ -11,7 +12,9 @@ use crate::worker::models::KNOWN_EFFORTS;
 pub struct FeatureFacts {
     pub structured_output: bool,
     pub images: usize,
-    /// One of [`KNOWN_EFFORTS`], or `other`.
+    /// The client named an effort (the `reasoning_effort` feature, as the metric counts it).
+    pub effort_requested: bool,
+    /// The turn's effort: one of [`KNOWN_EFFORTS`], or `other`.
     pub reasoning_effort: Option<&'static str>,
     pub reasoning_summary: bool,
     pub stop: bool,
@@ -25,6 +28,7 @@ impl FeatureFacts {
         Self {
             structured_output: f.output_schema.is_some(),
             images: f.images.len(),
+            effort_requested: f.effort_requested,
             reasoning_effort: r.reasoning_effort.as_deref().map(|e| {
                 KNOWN_EFFORTS
                     .iter()
@@ -44,7 +48,7 @@ impl FeatureFacts {
         [
             (self.structured_output, "structured_output"),
             (self.images > 0, "image"),
-            (self.reasoning_effort.is_some(), "reasoning_effort"),
+            (self.effort_requested, "reasoning_effort"),
             (self.reasoning_summary, "reasoning_summary"),
             (self.stop, "stop"),
             (self.reasoning_encrypted, "reasoning_encrypted"),
@@ -65,6 +69,7 @@ mod tests {
         assert!(FeatureFacts::default().names().is_empty());
         let f = FeatureFacts {
             images: 2,
+            effort_requested: true,
             reasoning_effort: Some("low"),
             reasoning_encrypted: true,
             ..FeatureFacts::default()

@@ -63,6 +63,8 @@ pub struct TurnFeatures {
     /// Responses `include: ["reasoning.encrypted_content"]`: the thread runs with raw events
     /// and the model's reasoning items reach the stream (`crate::reasoning_item`).
     pub include_encrypted: bool,
+    /// The client named the effort (the turn's effort may also be the catalogue's default).
+    pub effort_requested: bool,
 }
 
 /// Token usage as reported by the worker.

@@ -37,6 +37,7 @@ mod tests {
                 reasoning_summary: Some("auto".into()),
                 stop: vec![],
                 include_encrypted: false,
+                effort_requested: false,
             },
         );
         assert_eq!(

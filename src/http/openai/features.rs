@@ -284,6 +284,7 @@ pub fn resolve(
             reasoning_summary: f.summary.clone(),
             stop: f.stop.clone(),
             include_encrypted: f.include_encrypted,
+            effort_requested: f.effort.is_some(),
         },
         effort,
     ))
