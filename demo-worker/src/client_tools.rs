@@ -12,6 +12,9 @@
 //! - If the turn's input is empty and the injected history ends with tool outputs, the turn
 //!   answers the same sentence for those outputs.
 //! - Otherwise the turn is an ordinary demo turn.
+//!
+//! A tool answer on a thread whose injected history holds reasoning items ends with
+//! ` [<n> reasoning items replayed]` (`raw_reasoning.rs`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
