@@ -53,6 +53,7 @@ mod queue_hangup;
 mod real_codex;
 mod real_codex_accounts;
 mod real_codex_features;
+mod real_codex_reasoning;
 mod real_codex_tools;
 #[path = "prometheus.rs"]
 mod real_prometheus;
