@@ -36,6 +36,8 @@ pub mod labels;
 pub mod metrics;
 pub mod outcome;
 pub mod parked;
+pub mod reasoning_item;
+pub mod request_features;
 pub mod retry;
 pub mod stop;
 pub mod stream;

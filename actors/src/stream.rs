@@ -287,6 +287,7 @@ impl UpstreamStream {
                 .map(|t| t.duration_since(accepted).as_secs_f64() * 1000.0),
             chunks: self.chunks,
             usage: self.usage,
+            features: crate::request_features::FeatureFacts::of(&self.request),
         })));
         // Nothing to forget on a connection that is gone.
         lease.conn.do_send(ForgetTurn { key: self.key });
@@ -395,6 +396,11 @@ impl Handler<TurnUpdate> for UpstreamStream {
             }
             // The turn waits for the tool outputs on its worker: this request is complete.
             TurnUpdate::Parked => self.end(StreamOutcome::Completed, ctx),
+            TurnUpdate::ReasoningItem(item) => {
+                if matches!(self.phase, Phase::Running { .. }) {
+                    let _ = self.out.send(StreamOutput::ReasoningItem(item));
+                }
+            }
         }
     }
 }

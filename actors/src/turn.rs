@@ -60,6 +60,11 @@ pub struct TurnFeatures {
     pub reasoning_summary: Option<String>,
     /// Stop sequences, emulated by the stream (`crate::stop`).
     pub stop: Vec<String>,
+    /// Responses `include: ["reasoning.encrypted_content"]`: the thread runs with raw events
+    /// and the model's reasoning items reach the stream (`crate::reasoning_item`).
+    pub include_encrypted: bool,
+    /// The client named the effort (the turn's effort may also be the catalogue's default).
+    pub effort_requested: bool,
 }
 
 /// Token usage as reported by the worker.
@@ -117,6 +122,9 @@ pub enum TurnUpdate {
     /// The model's response is complete and every call it made has arrived: the turn now
     /// waits (parked) for the outputs, and this request is done.
     Parked,
+    /// A raw reasoning item of the model (only for a request that asked for its
+    /// `encrypted_content`).
+    ReasoningItem(crate::reasoning_item::ReasoningItem),
 }
 
 /// What an upstream stream hands to its consumer, in order.
@@ -132,6 +140,8 @@ pub enum StreamOutput {
     ToolCall(crate::tools::ToolCall),
     /// Final usage, sent just before `Ended(Completed)`.
     Usage(TokenUsage),
+    /// A raw reasoning item with its `encrypted_content` (only when the request asked).
+    ReasoningItem(crate::reasoning_item::ReasoningItem),
     /// The stream ended, once, last: `Completed`, or the failure to report. A client that
     /// went away (`ClientAbort`) is never sent anything.
     Ended(StreamOutcome),

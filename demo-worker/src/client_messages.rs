@@ -48,6 +48,9 @@ pub struct Params<'a> {
     /// `thread/start.dynamicTools` (client tools).
     #[serde(default)]
     pub dynamic_tools: Option<Value>,
+    /// `thread/start.experimentalRawEvents` (raw reasoning items: `raw_reasoning.rs`).
+    #[serde(default)]
+    pub experimental_raw_events: Option<bool>,
     /// `thread/inject_items.items`.
     #[serde(default)]
     pub items: Option<Value>,

@@ -12,6 +12,9 @@
 //! - If the turn's input is empty and the injected history ends with tool outputs, the turn
 //!   answers the same sentence for those outputs.
 //! - Otherwise the turn is an ordinary demo turn.
+//!
+//! A tool answer on a thread whose injected history holds reasoning items ends with
+//! ` [<n> reasoning items replayed]` (`raw_reasoning.rs`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -31,6 +34,8 @@ use crate::{extra_notifications, turn_task};
 pub struct ToolThread {
     tools: Vec<(String, Value)>,
     injected: Vec<Value>,
+    /// Started with `experimentalRawEvents` (`raw_reasoning.rs`).
+    raw_events: bool,
 }
 
 /// What a turn on a thread with tools does.
@@ -56,8 +61,28 @@ pub fn declare(ctx: &Session, thread: u64, tools: Option<&Value>) {
         ToolThread {
             tools,
             injected: Vec::new(),
+            raw_events: false,
         },
     );
+}
+
+/// Remembers a thread started with `experimentalRawEvents`.
+pub fn set_raw_events(ctx: &Session, thread: u64, on: Option<bool>) {
+    if on == Some(true) {
+        ctx.tool_threads
+            .borrow_mut()
+            .entry(thread)
+            .or_default()
+            .raw_events = true;
+    }
+}
+
+/// Whether the thread was started with `experimentalRawEvents`.
+pub fn raw_events(ctx: &Session, thread: u64) -> bool {
+    ctx.tool_threads
+        .borrow()
+        .get(&thread)
+        .is_some_and(|t| t.raw_events)
 }
 
 pub fn forget(ctx: &Session, thread: u64) {
@@ -225,7 +250,16 @@ pub async fn run(ctx: &Rc<Session>, spec: &TurnSpec) -> bool {
         .iter()
         .map(|(name, out)| format!("{name} returned {} characters: {out}", out.chars().count()))
         .collect();
-    answer(ctx, spec, &reply.join(" "));
+    let mut reply = reply.join(" ");
+    let replayed = ctx
+        .tool_threads
+        .borrow()
+        .get(&spec.at.thread)
+        .map_or(0, |t| crate::raw_reasoning::injected_count(&t.injected));
+    if replayed > 0 {
+        reply.push_str(&format!(" [{replayed} reasoning items replayed]"));
+    }
+    answer(ctx, spec, &reply);
     true
 }
 

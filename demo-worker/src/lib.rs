@@ -29,6 +29,7 @@ mod lines;
 mod models;
 mod output;
 mod rate_limits;
+mod raw_reasoning;
 mod reply_text;
 mod run;
 mod server_requests;

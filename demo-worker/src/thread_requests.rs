@@ -45,6 +45,7 @@ pub fn start(ctx: &Session, id: &Value, params: Params<'_>) {
     let number = ctx.new_thread();
     ctx.threads.borrow_mut().insert(number, Default::default());
     crate::client_tools::declare(ctx, number, params.dynamic_tools.as_ref());
+    crate::client_tools::set_raw_events(ctx, number, params.experimental_raw_events);
     let model = params.model.as_deref().unwrap_or("codexd-demo-model");
     let now = now_secs();
     let client_name = ctx.client_name.borrow();

@@ -42,6 +42,7 @@ pub async fn run(ctx: Rc<Session>, spec: TurnSpec) {
         sleep(delay).await;
     }
     crate::turn_options::stream_summary(&ctx, &spec.options, spec.at.thread, spec.at.turn);
+    crate::raw_reasoning::emit(&ctx, &spec);
 
     let (thread_id, turn_id) = (Tagged(THREAD, spec.at.thread), Tagged(TURN, spec.at.turn));
     let item_id = Tagged(MESSAGE, spec.at.turn);

@@ -263,6 +263,7 @@ async fn unary(
     let mut text = String::new();
     let mut calls = Vec::new();
     let mut reasoning = String::new();
+    let mut encrypted = None;
     let mut usage = TokenUsage::default();
     let hung_up = peer::hang_up(peer);
     tokio::pin!(hung_up);
@@ -275,6 +276,10 @@ async fn unary(
             Some(StreamOutput::Text(t)) => text.push_str(&t),
             Some(StreamOutput::ToolCall(c)) => calls.push(c),
             Some(StreamOutput::Reasoning(t)) => reasoning.push_str(&t),
+            Some(StreamOutput::ReasoningItem(r)) => {
+                super::followup::note_reasoning(&mut memo, &r);
+                encrypted = r.encrypted_content.or(encrypted);
+            }
             Some(StreamOutput::Usage(u)) => usage = u,
             Some(StreamOutput::Keepalive) => {}
             Some(StreamOutput::Ended(StreamOutcome::Completed)) => break,
@@ -312,9 +317,11 @@ async fn unary(
             super::openai::echo::apply(body, echo)
         }
     };
-    let body = match (kind, reasoning.is_empty()) {
-        (ApiKind::Responses, false) => super::openai::reasoning_sse::prepend(body, &reasoning),
-        _ => body,
+    let body = match kind {
+        ApiKind::Responses => {
+            super::openai::reasoning_sse::prepend_with(body, &reasoning, encrypted.as_deref())
+        }
+        ApiKind::Chat => body,
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -73,6 +73,21 @@ fn ids(i: &ReqIds) -> Option<(TraceId, SpanId)> {
     ))
 }
 
+/// The request features of a `chat {model}` span: closed names and values only.
+fn feature_attributes(
+    attributes: &mut Vec<KeyValue>,
+    f: &codexd_actors::request_features::FeatureFacts,
+) {
+    let names: Vec<StringValue> = f.names().into_iter().map(StringValue::from).collect();
+    attributes.push(KeyValue::new("codexd.features", Value::Array(names.into())));
+    if f.images > 0 {
+        attributes.push(KeyValue::new("codexd.request.images", f.images as i64));
+    }
+    if let Some(e) = f.reasoning_effort {
+        attributes.push(KeyValue::new("codexd.request.reasoning_effort", e));
+    }
+}
+
 impl TraceRecorder {
     fn emit(&self, s: SpanSpec) {
         let mut attributes = s.attributes;
@@ -170,6 +185,7 @@ impl TraceRecorder {
             KeyValue::new("codexd.request_id", s.ids.req_id.clone()),
         ];
         attributes = with_key_id(attributes, &s.ids);
+        feature_attributes(&mut attributes, &s.features);
         if let Some(t) = s.ttft_ms {
             attributes.push(KeyValue::new(
                 "gen_ai.response.time_to_first_chunk",

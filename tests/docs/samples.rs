@@ -68,6 +68,7 @@ fn stream_ended(outcome: StreamOutcome, ttft_ms: Option<f64>) -> Event {
         ttft_ms,
         chunks: 3,
         usage: usage(),
+        features: Default::default(),
     })))
 }
 

@@ -66,6 +66,7 @@ pub fn stream_ended() -> Event {
             reasoning: 0,
             total: 8,
         },
+        features: Default::default(),
     })))
 }
 

@@ -25,6 +25,8 @@ log_struct! {
         ttft_ms: Option<f64>,
         chunks: u64,
         usage: TokenUsage,
+        /// Which request features the turn used (closed facts, span attributes only).
+        features: crate::request_features::FeatureFacts => _,
     }
 }
 

@@ -26,6 +26,7 @@ impl UpstreamStream {
             | TurnUpdate::Reasoning(_)
             | TurnUpdate::ToolCall(_)
             | TurnUpdate::Parked
+            | TurnUpdate::ReasoningItem(_)
             | TurnUpdate::Completed(TurnStatus::Completed | TurnStatus::Interrupted) => {
                 return false
             }

@@ -72,12 +72,19 @@ pub struct NoteParams<'a> {
     pub rate_limits: Option<Box<crate::accounts::quota::SnapshotReport>>,
 }
 
-/// `params.item` of an item notification: only its `type` is read.
+/// `params.item` of an item notification: its `type`, and for a raw `reasoning` item its
+/// `id`, `summary` and `encrypted_content` (read lazily: `crate::reasoning_item`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NoteItem<'a> {
     #[serde(rename = "type", borrow)]
     pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub summary: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub encrypted_content: Option<&'a RawValue>,
 }
 
 /// `params.error` of an `error` notification.

@@ -36,6 +36,8 @@ mod tests {
                 images: vec!["data:image/png;base64,AA==".into()],
                 reasoning_summary: Some("auto".into()),
                 stop: vec![],
+                include_encrypted: false,
+                effort_requested: false,
             },
         );
         assert_eq!(

@@ -234,6 +234,8 @@ pub struct Memo {
     history: History,
     text: String,
     calls: Vec<ToolCall>,
+    /// The answer's raw reasoning item (only when the request asked for its content).
+    reasoning: Option<Value>,
 }
 
 impl Memo {
@@ -245,6 +247,7 @@ impl Memo {
             history,
             text: String::new(),
             calls: Vec::new(),
+            reasoning: None,
         })
     }
 
@@ -256,6 +259,9 @@ impl Memo {
     /// Stores the conversation under `id` with the answer's text and calls.
     pub fn finish(&mut self, id: &str, text: &str, calls: &[ToolCall]) {
         let mut history = std::mem::take(&mut self.history);
+        if let Some(r) = self.reasoning.take() {
+            history.push(Item::Reasoning(r), "output".into());
+        }
         if !text.is_empty() {
             history.push(
                 Item::Message {
@@ -272,12 +278,22 @@ impl Memo {
     }
 }
 
+/// Keeps an answer's raw reasoning item for `previous_response_id` (the last one of a turn).
+pub fn note_reasoning(memo: &mut Option<Memo>, r: &codexd_actors::reasoning_item::ReasoningItem) {
+    if let Some(m) = memo.as_mut() {
+        m.reasoning = Some(super::openai::reasoning_items::from_answer(r));
+    }
+}
+
 /// Follows a stream's outputs; stores the conversation when it completes.
 pub fn observe(memo: &mut Option<Memo>, item: &StreamOutput) {
     let Some(m) = memo.as_mut() else { return };
     match item {
         StreamOutput::Text(t) => m.text.push_str(t),
         StreamOutput::ToolCall(c) => m.calls.push(c.clone()),
+        StreamOutput::ReasoningItem(r) => {
+            m.reasoning = Some(super::openai::reasoning_items::from_answer(r))
+        }
         StreamOutput::Ended(StreamOutcome::Completed) => {
             let (id, text, calls) = (
                 m.id.clone(),

@@ -127,7 +127,7 @@ impl ChatSse {
                 false
             }
             // Chat Completions has no place for a reasoning summary.
-            StreamOutput::Reasoning(_) => false,
+            StreamOutput::Reasoning(_) | StreamOutput::ReasoningItem(_) => false,
             StreamOutput::Keepalive => {
                 out.extend_from_slice(super::KEEPALIVE);
                 false

@@ -253,25 +253,8 @@ pub fn reasoning_item(item: &Value, param: &str) -> Option<Result<Value, ApiErro
     if item.get("type").and_then(Value::as_str) != Some("reasoning") {
         return None;
     }
-    let summary_ok = match item.get("summary") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .all(|p| p.get("text").is_some_and(Value::is_string)),
-        Some(_) => false,
-    };
-    let enc_ok = matches!(
-        item.get("encrypted_content"),
-        None | Some(Value::Null | Value::String(_))
-    );
-    Some(if summary_ok && enc_ok {
-        Ok(item.clone())
-    } else {
-        Err(bad(
-            param,
-            "A reasoning item needs 'summary' (an array of summary_text parts) and an optional 'encrypted_content' string.",
-        ))
-    })
+    // Checked (neither a summary nor encrypted content is a 400) and normalised for replay.
+    Some(super::reasoning_items::check(item, param))
 }
 
 /// Checks what needs the server's state and builds the turn's features: images against
@@ -300,6 +283,8 @@ pub fn resolve(
             images,
             reasoning_summary: f.summary.clone(),
             stop: f.stop.clone(),
+            include_encrypted: f.include_encrypted,
+            effort_requested: f.effort.is_some(),
         },
         effort,
     ))

@@ -23,6 +23,9 @@ pub enum Item {
         call_id: String,
         output: String,
     },
+    /// A reasoning item (checked, in the shape `thread/inject_items` keeps:
+    /// `reasoning_items.rs`). Not part of the transcript digest: request 1 never had it.
+    Reasoning(Value),
 }
 
 /// A request's conversation, with where each item came from (for `param`).
@@ -66,7 +69,7 @@ impl History {
                         format!("No tool call found for the output with call id '{call_id}'."),
                     ))
                 }
-                Item::Output { .. } | Item::Message { .. } => {}
+                Item::Output { .. } | Item::Message { .. } | Item::Reasoning(_) => {}
             }
         }
         Ok(())
@@ -82,6 +85,7 @@ impl History {
                     (1u8, &c.call_id, &c.name, canonical_arguments(&c.arguments)).hash(&mut h)
                 }
                 Item::Output { call_id, output } => (2u8, call_id, output).hash(&mut h),
+                Item::Reasoning(_) => {}
             }
         }
         h.finish()
@@ -101,9 +105,10 @@ impl History {
             return None;
         }
         let outputs_at = items.len() - tail;
+        // Reasoning items between the calls (or before them) belong to the same turn.
         let calls_from = items[..outputs_at]
             .iter()
-            .rposition(|i| !matches!(i, Item::Call(_)))
+            .rposition(|i| !matches!(i, Item::Call(_) | Item::Reasoning(_)))
             .map_or(0, |p| p + 1);
         let calls: Vec<ToolCall> = items[calls_from..outputs_at]
             .iter()
@@ -152,6 +157,7 @@ impl History {
                 Item::Output { call_id, output } => {
                     json!({"type": "function_call_output", "call_id": call_id, "output": output})
                 }
+                Item::Reasoning(v) => v.clone(),
             })
             .collect()
     }
@@ -302,7 +308,12 @@ pub fn from_responses(input: &Value, stored: Option<&History>) -> Result<History
                             h.push(Item::Message { role, text }, param);
                         }
                     }
-                    // Reasoning items and others are the request parser's to accept or refuse.
+                    // Kept in place for a replay (checked as the request parser checks them).
+                    Some("reasoning") => {
+                        let v = super::reasoning_items::check(item, &param)?;
+                        h.push(Item::Reasoning(v), param);
+                    }
+                    // Others are the request parser's to accept or refuse.
                     Some(_) => {}
                 }
             }
@@ -387,5 +398,35 @@ mod tests {
         let f = h.followup().unwrap();
         assert_eq!(h.digest(f.prior), first.digest(1));
         assert_eq!(f.outputs, vec![("c1".into(), "ok".into())]);
+    }
+
+    #[test]
+    fn reasoning_items_keep_their_place_and_leave_the_digest_alone() {
+        let first = from_responses(&json!("weather?"), None).unwrap();
+        let h = from_responses(
+            &json!([{"role":"user","content":"weather?"},
+                    {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"E"},
+                    {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+                    {"type":"function_call_output","call_id":"c1","output":"ok"}]),
+            None,
+        )
+        .unwrap();
+        let f = h.followup().unwrap();
+        assert_eq!(f.calls.len(), 1);
+        assert_eq!(h.digest(f.prior), first.digest(1));
+        let items = h.inject_items();
+        let types: Vec<&str> = items.iter().map(|i| i["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "message",
+                "reasoning",
+                "function_call",
+                "function_call_output"
+            ]
+        );
+        assert_eq!(items[1]["encrypted_content"], "E");
+        let e = from_responses(&json!([{"type":"reasoning","id":"rs_1"}]), None).unwrap_err();
+        assert_eq!(e.param(), Some("input[0]"));
     }
 }

@@ -8,6 +8,7 @@ pub mod features;
 pub mod history;
 pub mod ignored_fields;
 pub mod images;
+pub mod reasoning_items;
 pub mod reasoning_sse;
 pub mod request;
 pub mod responses;

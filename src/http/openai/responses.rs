@@ -191,6 +191,12 @@ impl ResponsesSse {
                 }
                 false
             }
+            StreamOutput::ReasoningItem(r) => {
+                for (ty, v) in self.reasoning.raw_item(&r) {
+                    self.event(out, ty, v);
+                }
+                false
+            }
             StreamOutput::Text(t) => {
                 for (ty, v) in self.reasoning.close() {
                     self.event(out, ty, v);

@@ -93,6 +93,13 @@ pub enum Reply {
         calls: Vec<MockCall>,
         usage: Usage,
     },
+    /// `200 text/event-stream`: a `reasoning` item with `encrypted_content`, then `text`
+    /// (`sse/reasoning.rs`).
+    Reasoned {
+        encrypted: String,
+        text: String,
+        usage: Usage,
+    },
 }
 
 /// One function call in a scripted [`Reply::Calls`].

@@ -117,7 +117,11 @@ fn answer_responses(shared: Arc<Shared>, k: usize, model: &str, reply: Reply) ->
                 Err::<Bytes, _>(io::Error::other("mock provider: disconnect"))
             }))
         }
-        Reply::Stream { .. } | Reply::Hang { .. } | Reply::Failed { .. } | Reply::Calls { .. } => {
+        Reply::Stream { .. }
+        | Reply::Hang { .. }
+        | Reply::Failed { .. }
+        | Reply::Calls { .. }
+        | Reply::Reasoned { .. } => {
             let Some(script) = Script::for_reply(k, model, &reply) else {
                 return json_response(500, &json!({"error": {"message": "no script"}}));
             };

@@ -2,6 +2,7 @@
 //! framed as `event:`/`data:` pairs and paced by the reply's delays, in a body stream that
 //! records whether it was written to the end or dropped because the client went away.
 
+mod reasoning;
 mod tool_calls;
 
 use super::recorded::StreamState;
@@ -170,6 +171,11 @@ impl Script {
             Reply::Calls { text, calls, usage } => {
                 s.calls(ids, model, text.as_deref(), calls, *usage)
             }
+            Reply::Reasoned {
+                encrypted,
+                text,
+                usage,
+            } => s.reasoned(ids, model, encrypted, text, *usage),
         }
         Some(s)
     }

@@ -3,6 +3,7 @@
 //! turn notifications to the stream that owns the thread.
 
 mod account;
+mod raw_reasoning;
 mod tool_calls;
 mod turns;
 

@@ -200,6 +200,7 @@ impl WorkerConnection {
         };
         if let Some(k) = key {
             let item_type = params.item.as_ref().and_then(|i| i.kind.as_deref());
+            self.on_raw_reasoning(k, method, params.item.as_ref());
             if self.on_raw_event(k, method, item_type) {
                 return;
             }
@@ -300,6 +301,7 @@ impl Handler<StartTurn> for WorkerConnection {
                 obj.insert("cwd".into(), Value::String(cwd.clone()));
             }
             Self::add_tool_params(r, obj);
+            Self::add_raw_reasoning_params(r, obj);
         }
         self.turns.insert(
             msg.key,
