@@ -51,10 +51,17 @@ pub fn responses_settings(o: &Map<String, Value>) -> Map<String, Value> {
     echo
 }
 
-/// The `tools` the response object shows. The client-tools work extends this with the
-/// request's tools as OpenAI echoes them; until then the object keeps its default `[]`.
-pub fn tools_echo(_o: &Map<String, Value>) -> Option<Value> {
-    None
+/// The `tools` the response object shows: the request's function tools as sent (the ones
+/// the turn declared). Hosted tool types never reach a turn (refused, or dropped and counted
+/// with `tools.hosted_tools = "ignore"`), so they are not echoed.
+pub fn tools_echo(o: &Map<String, Value>) -> Option<Value> {
+    let tools = o.get("tools")?.as_array()?;
+    let functions: Vec<Value> = tools
+        .iter()
+        .filter(|t| t.get("type").and_then(Value::as_str) == Some("function"))
+        .cloned()
+        .collect();
+    Some(Value::Array(functions))
 }
 
 /// Lays `echo` over a `response` object.
@@ -70,6 +77,22 @@ pub fn apply(mut response: Value, echo: &Map<String, Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_tools_are_echoed_and_hosted_ones_are_not() {
+        let body = json!({"model": "m", "input": "x", "tool_choice": "auto", "tools": [
+            {"type": "function", "name": "get_weather", "parameters": {"type": "object"}},
+            {"type": "web_search"}]});
+        let echo = responses_settings(body.as_object().unwrap());
+        assert_eq!(
+            echo["tools"],
+            json!([{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}])
+        );
+        assert_eq!(echo["tool_choice"], "auto");
+        assert!(
+            !responses_settings(json!({"input": "x"}).as_object().unwrap()).contains_key("tools")
+        );
+    }
 
     #[test]
     fn settings_are_echoed_over_the_defaults() {
