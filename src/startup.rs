@@ -35,36 +35,16 @@ pub enum StartupError {
 impl StartupError {
     /// The `error_code` of the `startup_failed` line and the exit code (docs/operations.md).
     pub const fn code(&self) -> StartupCode {
-        match self {
-            StartupError::InvalidConfig(_) => StartupCode {
-                error_code: "invalid_config",
-                exit: EXIT_USAGE,
-            },
-            StartupError::WorkerBinaryMissing(_) => StartupCode {
-                error_code: "worker_binary_missing",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::MetricsInitFailed(_) => StartupCode {
-                error_code: "metrics_init_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::BindFailed(_) => StartupCode {
-                error_code: "bind_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::TracingInitFailed(_) => StartupCode {
-                error_code: "tracing_init_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::SignalSetupFailed(_) => StartupCode {
-                error_code: "signal_setup_failed",
-                exit: EXIT_FAILURE,
-            },
-            StartupError::UsageLedgerFailed(_) => StartupCode {
-                error_code: "usage_ledger_failed",
-                exit: EXIT_FAILURE,
-            },
-        }
+        let (error_code, exit) = match self {
+            StartupError::InvalidConfig(_) => ("invalid_config", EXIT_USAGE),
+            StartupError::WorkerBinaryMissing(_) => ("worker_binary_missing", EXIT_FAILURE),
+            StartupError::MetricsInitFailed(_) => ("metrics_init_failed", EXIT_FAILURE),
+            StartupError::BindFailed(_) => ("bind_failed", EXIT_FAILURE),
+            StartupError::TracingInitFailed(_) => ("tracing_init_failed", EXIT_FAILURE),
+            StartupError::SignalSetupFailed(_) => ("signal_setup_failed", EXIT_FAILURE),
+            StartupError::UsageLedgerFailed(_) => ("usage_ledger_failed", EXIT_FAILURE),
+        };
+        StartupCode { error_code, exit }
     }
 
     fn detail(self) -> String {

@@ -5,15 +5,34 @@ use crate::api_errors::{CHAT, RESPONSES};
 use crate::support::daemon::{Config, Daemon, KEY};
 use crate::support::eventually;
 use crate::support::http::{self, Response};
+use crate::support::mock_provider::MockProvider;
 use serde_json::json;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn canary() -> String {
+    canary_tagged("")
+}
+
+/// A string no log, label or body holds by chance: `cnry<tag>` then the pid and the time.
+pub fn canary_tagged(tag: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("cnry{:x}{nanos:x}", std::process::id())
+    format!("cnry{tag}{:x}{nanos:x}", std::process::id())
+}
+
+/// A one-worker daemon at trace level that exports its spans to `receiver`.
+pub fn traced_one_worker(receiver: &MockProvider) -> Daemon {
+    Daemon::start_ready(
+        Config::default()
+            .set("workers.count", "1")
+            .set("log.level", "\"trace\"")
+            .set(
+                "tracing.endpoint",
+                &format!("\"http://{}\"", receiver.addr()),
+            ),
+    )
 }
 
 /// A one-worker daemon at trace level whose worker writes the canary to stderr on every turn.

@@ -4,19 +4,14 @@
 
 use crate::api_errors::{CHAT, RESPONSES};
 use crate::api_features::PNG_1X1;
-use crate::support::daemon::{Config, Daemon};
 use crate::support::eventually;
 use crate::support::http;
 use crate::support::mock_provider::{MockProvider, Reply};
 use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 fn canary() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cnryf{:x}{nanos:x}", std::process::id())
+    crate::canary::canary_tagged("f")
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -64,15 +59,7 @@ fn decode_png() -> Vec<u8> {
 fn a_canary_in_schemas_and_image_bytes_stays_out_of_logs_metrics_health_and_spans() {
     let c = canary();
     let receiver = MockProvider::start(Reply::default()).unwrap();
-    let d = Daemon::start_ready(
-        Config::default()
-            .set("workers.count", "1")
-            .set("log.level", "\"trace\"")
-            .set(
-                "tracing.endpoint",
-                &format!("\"http://{}\"", receiver.addr()),
-            ),
-    );
+    let d = crate::canary::traced_one_worker(&receiver);
     let schema = json!({"type": "object", "additionalProperties": false, "required": [c.clone()],
         "description": c.clone(),
         "properties": {c.clone(): {"type": "string", "enum": [c.clone()], "description": c.clone()}}});

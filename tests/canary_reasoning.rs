@@ -4,34 +4,21 @@
 //! `/healthz` body or exported span.
 
 use crate::api_errors::RESPONSES;
-use crate::support::daemon::{Config, Daemon};
 use crate::support::eventually;
 use crate::support::http;
 use crate::support::mock_provider::{MockProvider, Reply};
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 fn canary() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cnryr{:x}{nanos:x}", std::process::id())
+    crate::canary::canary_tagged("r")
 }
 
 #[test]
 fn a_canary_in_encrypted_reasoning_stays_out_of_logs_metrics_health_and_spans() {
     let c = canary();
     let receiver = MockProvider::start(Reply::default()).unwrap();
-    let d = Daemon::start_ready(
-        Config::default()
-            .set("workers.count", "1")
-            .set("log.level", "\"trace\"")
-            .set(
-                "tracing.endpoint",
-                &format!("\"http://{}\"", receiver.addr()),
-            ),
-    );
+    let d = crate::canary::traced_one_worker(&receiver);
     let include = json!(["reasoning.encrypted_content"]);
     let tools = json!([{"type": "function", "name": "get_weather", "description": "w",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}},

@@ -7,14 +7,10 @@ use crate::support::eventually;
 use crate::support::http;
 use crate::support::mock_provider::{MockProvider, Reply};
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 fn canary() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("toolcnry{nanos:x}")
+    crate::canary::canary_tagged("tool")
 }
 
 fn chat_loop(d: &Daemon, c: &str, stream_second: bool, edit: bool) -> String {
