@@ -34,7 +34,7 @@ fn level_name(l: Level) -> &'static str {
     }
 }
 
-fn filter_level(l: LogLevel) -> Level {
+pub fn filter_level(l: LogLevel) -> Level {
     match l {
         LogLevel::Trace => Level::Trace,
         LogLevel::Debug => Level::Debug,

@@ -8,13 +8,13 @@ use crate::http::state::{ApiSettings, AppState};
 use crate::startup::{StartupError, EXIT_FAILURE};
 use crate::{shutdown, telemetry, wiring};
 use actix::Actor;
-use codexd_actors::bus::Subscribe;
+use codexd_actors::bus::SubscribeTo;
 use codexd_actors::events::{Event, RuntimeEvent};
 use codexd_actors::health::HealthAggregator;
 use codexd_actors::metrics::{Metrics, MetricsCollector};
 use codexd_actors::stream::StreamSettings;
 use codexd_actors::worker::WorkerSupervisor;
-use codexd_actors::{Bus, BusHandle};
+use codexd_actors::Bus;
 use slog::Logger;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,30 +74,31 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         .map_err(|e| StartupError::InvalidConfig(e.to_string()))?;
     let efforts = supervisor_settings.connection.models.clone();
 
-    let bus_addr = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start();
-    let bus = BusHandle::new(bus_addr.clone());
+    // The series move on the publishing threads; the collector only renders them.
+    let metrics = Arc::new(metrics);
+    let (bus_addr, bus) = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start_inline(
+        metrics.clone(),
+        crate::logging::filter_level(config.log.level),
+    );
     let usage = crate::usage::start(&config, &metrics, &bus_addr, &bus)
         .map_err(StartupError::UsageLedgerFailed)?;
-    let collector = MetricsCollector::new(metrics).start();
-    bus_addr.do_send(Subscribe {
-        name: "metrics",
-        recipient: collector.clone().recipient(),
-        required: true,
-    });
+    let collector = MetricsCollector::shared(metrics).start();
     let health = HealthAggregator::new(wiring::health_settings(&config), bus.clone()).start();
-    bus_addr.do_send(Subscribe {
+    bus_addr.do_send(SubscribeTo {
         name: "health",
         recipient: health.clone().recipient(),
         required: true,
+        wants: HealthAggregator::wants,
     });
     let limiter = crate::limits::Limiter::from_config(&config, limit_metrics)
         .map_err(StartupError::InvalidConfig)?;
-    bus_addr.do_send(Subscribe {
+    bus_addr.do_send(SubscribeTo {
         name: "limits",
         recipient: crate::limits::charge::TokenCharger::new(limiter.clone())
             .start()
             .recipient(),
         required: true,
+        wants: crate::limits::charge::TokenCharger::wants,
     });
     bus.publish(Event::Runtime(RuntimeEvent::DaemonStarted {
         workers: config.workers.count,
@@ -124,10 +125,11 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     };
     if let Some(exporter) = &exporter {
         let recorder = telemetry::recorder::TraceRecorder::new(exporter.clone()).start();
-        bus_addr.do_send(Subscribe {
+        bus_addr.do_send(SubscribeTo {
             name: "tracing",
             recipient: recorder.recipient(),
             required: false,
+            wants: telemetry::recorder::TraceRecorder::wants,
         });
     }
 

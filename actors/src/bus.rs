@@ -1,13 +1,17 @@
 //! The one event bus: stamps each event with a sequence number, writes its log line exactly
-//! once, and fans it out. Required subscribers (health, metrics) see every event; optional
-//! ones are fed with `try_send` and a full mailbox drops the event and counts the loss.
+//! once, and fans it out. Required subscribers (health, metrics) see every event they want;
+//! optional ones are fed with `try_send` and a full mailbox drops the event and counts the
+//! loss. In the daemon the metrics are observed by the publishing thread itself
+//! ([`BusHandle::with_metrics`]), and an event that would neither be logged nor be wanted by
+//! any subscriber never crosses a thread: a debug-only event costs nothing at `info`.
 
 use crate::events::{Event, RuntimeEvent};
+use crate::metrics::Metrics;
 use actix::prelude::*;
 use prometheus::IntCounterVec;
-use slog::{BorrowedKV, Logger, Record, RecordLocation, RecordStatic, Serializer, KV};
+use slog::{BorrowedKV, Level, Logger, Record, RecordLocation, RecordStatic, Serializer, KV};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 static SEQ: AtomicU64 = AtomicU64::new(1);
@@ -37,7 +41,16 @@ pub struct Publish(pub Event);
 #[rtype(result = "()")]
 pub struct Published(pub Arc<Envelope>);
 
-/// Adds a subscriber. Required subscribers are never dropped from.
+/// Which events a subscriber handles: an exhaustive match in the subscriber's own module, so
+/// a new event does not compile until each subscriber decides.
+pub type Interest = fn(&Event) -> bool;
+
+/// Wants every event (tests' recorders and [`Subscribe`]).
+pub fn every_event(_: &Event) -> bool {
+    true
+}
+
+/// Adds a subscriber of every event. Required subscribers are never dropped from.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
@@ -46,19 +59,40 @@ pub struct Subscribe {
     pub required: bool,
 }
 
+/// Adds a subscriber of the events `wants` accepts; the others never reach its mailbox.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscribeTo {
+    pub name: &'static str,
+    pub recipient: Recipient<Published>,
+    pub required: bool,
+    pub wants: Interest,
+}
+
+struct Required {
+    recipient: Recipient<Published>,
+    wants: Interest,
+}
+
 struct Optional {
     name: &'static str,
     recipient: Recipient<Published>,
+    wants: Interest,
     dropped_since_report: u64,
     last_report: Option<Instant>,
 }
 
+/// The interests of every subscriber, shared with the handles so that a publisher can tell
+/// whether anyone wants an event before sending it.
+type Interests = Arc<RwLock<Vec<Interest>>>;
+
 /// The bus actor.
 pub struct Bus {
     logger: Logger,
-    required: Vec<Recipient<Published>>,
+    required: Vec<Required>,
     optional: Vec<Optional>,
     dropped: Option<IntCounterVec>,
+    interests: Interests,
 }
 
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -70,6 +104,55 @@ impl Bus {
             required: Vec::new(),
             optional: Vec::new(),
             dropped,
+            interests: Interests::default(),
+        }
+    }
+
+    /// Starts the bus and returns a handle that observes `metrics` on the publishing thread
+    /// and sends the bus only the events that are logged at `level` or that a subscriber
+    /// wants. Every handle cloned from it does the same.
+    pub fn start_inline(self, metrics: Arc<Metrics>, level: Level) -> (Addr<Bus>, BusHandle) {
+        let interests = self.interests.clone();
+        let addr = self.start();
+        let handle = BusHandle {
+            addr: addr.clone(),
+            inline: Some(Arc::new(Inline {
+                metrics,
+                level,
+                interests,
+            })),
+        };
+        (addr, handle)
+    }
+
+    fn add_interest(&self, wants: Interest) {
+        if let Ok(mut w) = self.interests.write() {
+            w.push(wants);
+        }
+    }
+
+    fn subscribe(
+        &mut self,
+        name: &'static str,
+        recipient: Recipient<Published>,
+        required: bool,
+        wants: Interest,
+    ) {
+        self.add_interest(wants);
+        if required {
+            self.required.push(Required { recipient, wants });
+        } else {
+            // Expose the drop counter at 0 from the start, so rates work from the first drop.
+            if let Some(c) = &self.dropped {
+                c.with_label_values(&[name]).inc_by(0);
+            }
+            self.optional.push(Optional {
+                name,
+                recipient,
+                wants,
+                dropped_since_report: 0,
+                last_report: None,
+            });
         }
     }
 }
@@ -81,20 +164,14 @@ impl Actor for Bus {
 impl Handler<Subscribe> for Bus {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
-        if msg.required {
-            self.required.push(msg.recipient);
-        } else {
-            // Expose the drop counter at 0 from the start, so rates work from the first drop.
-            if let Some(c) = &self.dropped {
-                c.with_label_values(&[msg.name]).inc_by(0);
-            }
-            self.optional.push(Optional {
-                name: msg.name,
-                recipient: msg.recipient,
-                dropped_since_report: 0,
-                last_report: None,
-            });
-        }
+        self.subscribe(msg.name, msg.recipient, msg.required, every_event);
+    }
+}
+
+impl Handler<SubscribeTo> for Bus {
+    type Result = ();
+    fn handle(&mut self, msg: SubscribeTo, _: &mut Self::Context) {
+        self.subscribe(msg.name, msg.recipient, msg.required, msg.wants);
     }
 }
 
@@ -103,10 +180,15 @@ impl Handler<Publish> for Bus {
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
         let envelope = Arc::new(stamp(&self.logger, msg.0));
         for r in &self.required {
-            r.do_send(Published(envelope.clone()));
+            if (r.wants)(&envelope.event) {
+                r.recipient.do_send(Published(envelope.clone()));
+            }
         }
         let mut reports = Vec::new();
         for o in &mut self.optional {
+            if !(o.wants)(&envelope.event) {
+                continue;
+            }
             if o.recipient.try_send(Published(envelope.clone())).is_err() {
                 o.dropped_since_report += 1;
                 if let Some(c) = &self.dropped {
@@ -179,18 +261,45 @@ impl KV for Line<'_> {
     }
 }
 
+/// What a daemon's handles do on the publishing thread.
+struct Inline {
+    metrics: Arc<Metrics>,
+    /// The log level: events below it are not logged.
+    level: Level,
+    interests: Interests,
+}
+
+impl Inline {
+    /// Whether the bus has anything to do with the event: log it or hand it to a subscriber.
+    fn bus_needs(&self, event: &Event) -> bool {
+        event.meta().level.is_at_least(self.level)
+            || self
+                .interests
+                .read()
+                .map_or(true, |w| w.iter().any(|wants| wants(event)))
+    }
+}
+
 /// A cheap, cloneable way to publish events from any thread.
 #[derive(Clone)]
 pub struct BusHandle {
     addr: Addr<Bus>,
+    inline: Option<Arc<Inline>>,
 }
 
 impl BusHandle {
+    /// A handle that sends every event to the bus (metrics, if any, subscribe to it).
     pub fn new(addr: Addr<Bus>) -> Self {
-        Self { addr }
+        Self { addr, inline: None }
     }
 
     pub fn publish(&self, event: Event) {
+        if let Some(inline) = &self.inline {
+            inline.metrics.observe(&event);
+            if !inline.bus_needs(&event) {
+                return;
+            }
+        }
         self.addr.do_send(Publish(event));
     }
 

@@ -104,6 +104,75 @@ pub struct HealthAggregator {
 }
 
 impl HealthAggregator {
+    /// The events that can move `/healthz` or readiness (the bus's interest filter); every
+    /// variant is named, so a new event does not compile until health decides.
+    pub fn wants(event: &Event) -> bool {
+        match event {
+            Event::Worker(e) => match e {
+                WorkerEvent::WorkerStateChanged { .. }
+                | WorkerEvent::WorkerSpawned { .. }
+                | WorkerEvent::WorkerExited { .. }
+                | WorkerEvent::RestartScheduled { .. }
+                | WorkerEvent::RestartsExhausted { .. }
+                | WorkerEvent::LeaseGranted { .. }
+                | WorkerEvent::LeaseReleased { .. } => true,
+                WorkerEvent::WorkerSpawnFailed { .. }
+                | WorkerEvent::ToolCallReceived { .. }
+                | WorkerEvent::TurnParked { .. }
+                | WorkerEvent::ParkedTurnContinued { .. }
+                | WorkerEvent::ParkedTurnDiscarded { .. }
+                | WorkerEvent::SlotTransitionRefused { .. }
+                | WorkerEvent::WorkerReady { .. }
+                | WorkerEvent::WorkerUnresponsive { .. }
+                | WorkerEvent::WorkerProtocolError { .. }
+                | WorkerEvent::WorkerStderrObserved { .. }
+                | WorkerEvent::WorkerRpcCompleted { .. }
+                | WorkerEvent::ServerRequestAnswered { .. }
+                | WorkerEvent::WorkerRecycleStarted { .. }
+                | WorkerEvent::WorkerMemorySampled { .. }
+                | WorkerEvent::WorkerStopped { .. } => false,
+            },
+            Event::Runtime(e) => match e {
+                RuntimeEvent::ShutdownPhaseStarted { .. } => true,
+                RuntimeEvent::DaemonStarted { .. }
+                | RuntimeEvent::ListenerBound { .. }
+                | RuntimeEvent::ShutdownPhaseCompleted { .. }
+                | RuntimeEvent::ShutdownForced
+                | RuntimeEvent::DaemonStopped { .. }
+                | RuntimeEvent::StartupFailed { .. }
+                | RuntimeEvent::PanicOccurred { .. }
+                | RuntimeEvent::ContentCaptureEnabled
+                | RuntimeEvent::DescriptorLimitSet { .. }
+                | RuntimeEvent::BusEventsDropped { .. }
+                | RuntimeEvent::SpansDropped { .. }
+                | RuntimeEvent::UsageFlushFailed { .. } => false,
+            },
+            Event::Account(_) => true,
+            Event::Http(e) => match e {
+                HttpEvent::RequestReceived { .. }
+                | HttpEvent::RequestCompleted(_)
+                | HttpEvent::AdmissionRejected { .. }
+                | HttpEvent::RequestHeadRejected
+                | HttpEvent::FollowupServed { .. }
+                | HttpEvent::HostedToolsIgnored { .. } => false,
+            },
+            Event::Stream(e) => match e {
+                StreamEvent::StreamStarted { .. }
+                | StreamEvent::TurnStarted { .. }
+                | StreamEvent::FirstTokenReceived { .. }
+                | StreamEvent::UpstreamErrorReceived { .. }
+                | StreamEvent::TurnInterruptSent { .. }
+                | StreamEvent::TurnInterruptConfirmed { .. }
+                | StreamEvent::StreamRetried { .. }
+                | StreamEvent::ContentCaptured { .. }
+                | StreamEvent::StreamEnded(_) => false,
+            },
+            Event::Health(e) => match e {
+                HealthEvent::ReadinessChanged { .. } => false,
+            },
+        }
+    }
+
     pub fn new(settings: HealthSettings, bus: BusHandle) -> Self {
         let now = SystemTime::now();
         let slots = (0..settings.slots)

@@ -16,6 +16,11 @@ impl TokenCharger {
     pub fn new(limiter: Arc<Limiter>) -> Self {
         Self { limiter }
     }
+
+    /// The one event it reads (the bus's interest filter).
+    pub fn wants(e: &Event) -> bool {
+        matches!(e, Event::Stream(StreamEvent::StreamEnded(s)) if s.ids.key_id.is_some())
+    }
 }
 
 impl Actor for TokenCharger {

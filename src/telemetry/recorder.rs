@@ -37,6 +37,27 @@ impl TraceRecorder {
             scope: scope(),
         }
     }
+
+    /// The events that make a span (the bus's interest filter): exactly those the handler
+    /// below turns into one.
+    pub fn wants(e: &Event) -> bool {
+        matches!(
+            e,
+            Event::Http(HttpEvent::RequestCompleted(r)) if r.sampled && !r.route.is_operational()
+        ) || matches!(
+            e,
+            Event::Http(HttpEvent::FollowupServed { sampled: true, .. })
+        ) || matches!(e, Event::Stream(StreamEvent::StreamEnded(s)) if s.sampled)
+            || matches!(
+                e,
+                Event::Worker(WorkerEvent::WorkerRpcCompleted {
+                    ids: Some(_),
+                    parent_span_id: Some(_),
+                    sampled: true,
+                    ..
+                }) | Event::Worker(WorkerEvent::WorkerReady { .. })
+            )
+    }
 }
 
 impl actix::Actor for TraceRecorder {

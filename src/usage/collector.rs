@@ -1,4 +1,4 @@
-//! The ledger's bus subscriber (required: it sees every event). Each generation request's
+//! The ledger's bus subscriber (required: it sees every event it wants). Each generation request's
 //! `request_completed` adds a request (and an error when it was rejected or failed) to its
 //! key × model × UTC day row; each `stream_ended` adds the worker's token usage, whether or
 //! not the client asked for usage. It only touches memory: the ledger thread writes.
@@ -25,6 +25,15 @@ impl UsageCollector {
     /// thread stalls.
     pub fn new(pending: Arc<Pending>, keys: Option<KeyMetrics>, lag: Option<Gauge>) -> Self {
         Self { pending, keys, lag }
+    }
+
+    /// The events it counts (the bus's interest filter).
+    pub fn wants(e: &Event) -> bool {
+        matches!(
+            e,
+            Event::Http(HttpEvent::RequestCompleted(_))
+                | Event::Stream(StreamEvent::StreamEnded(_))
+        )
     }
 
     fn key_of(ids: &ReqIds) -> String {

@@ -18,7 +18,7 @@ pub mod store;
 
 use crate::config::Config;
 use actix::{Actor, Addr};
-use codexd_actors::bus::Subscribe;
+use codexd_actors::bus::SubscribeTo;
 use codexd_actors::metrics::Metrics;
 use codexd_actors::{Bus, BusHandle};
 use std::path::Path;
@@ -117,10 +117,11 @@ pub fn start(
     };
     let lag = ledger.as_ref().map(|_| families.lag_seconds.clone());
     let collector = collector::UsageCollector::new(pending, families.keys.clone(), lag).start();
-    bus_addr.do_send(Subscribe {
+    bus_addr.do_send(SubscribeTo {
         name: "usage",
         recipient: collector.clone().recipient(),
         required: true,
+        wants: collector::UsageCollector::wants,
     });
     Ok(Running { ledger, collector })
 }

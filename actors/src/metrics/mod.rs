@@ -5,6 +5,7 @@
 
 mod observe;
 pub mod pool;
+mod resolved;
 mod tools;
 
 use crate::bus::Published;
@@ -108,6 +109,8 @@ pub struct Metrics {
     queue_wait: Histogram,
     ready: IntGauge,
     bus_events: IntCounterVec,
+    /// Hot-path children, resolved once (`resolved.rs`).
+    hot: observe::Hot,
     uptime_start: Gauge,
     tools: tools::ToolMetrics,
     pool: pool::PoolMetrics,
@@ -349,6 +352,7 @@ impl Metrics {
             )?),
             tools: tools::ToolMetrics::register(&r)?,
             pool: pool::PoolMetrics::try_new(&r, settings.slots, &turn_routes(settings))?,
+            hot: observe::Hot::new(settings.slots),
             handles,
             models: settings.models.iter().cloned().collect(),
             registry: r,
@@ -452,13 +456,22 @@ impl Metrics {
 #[rtype(result = "String")]
 pub struct RenderMetrics;
 
-/// The collector actor; a required bus subscriber.
+/// The collector actor: renders `/metrics`. In the daemon the series are moved by the
+/// publishing threads (`Bus::start_inline`) and the collector only renders; as a bus
+/// subscriber (tests, tools) it observes what it receives.
 pub struct MetricsCollector {
-    metrics: Metrics,
+    metrics: std::sync::Arc<Metrics>,
 }
 
 impl MetricsCollector {
     pub fn new(metrics: Metrics) -> Self {
+        Self {
+            metrics: std::sync::Arc::new(metrics),
+        }
+    }
+
+    /// A collector that renders series observed elsewhere.
+    pub fn shared(metrics: std::sync::Arc<Metrics>) -> Self {
         Self { metrics }
     }
 }

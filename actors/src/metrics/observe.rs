@@ -3,15 +3,48 @@
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
+use super::resolved::{ordinal, Resolved};
 use super::{Metrics, TokenType};
-use crate::events::{Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent};
+use crate::events::{
+    Component, Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent,
+};
+use crate::worker::labels::{RpcMethod, RpcOutcome};
+use prometheus::{Histogram, IntCounter, IntGauge};
+
+/// The children the per-request events move, resolved once: by component, by slot and by
+/// JSON-RPC method × outcome (closed sets).
+pub(super) struct Hot {
+    bus_events: Resolved<IntCounter>,
+    turns_in_flight: Resolved<IntGauge>,
+    rpc: Resolved<Histogram>,
+}
+
+impl Hot {
+    pub(super) fn new(slots: usize) -> Self {
+        Self {
+            bus_events: Resolved::new(Component::ALL.len()),
+            turns_in_flight: Resolved::new(slots),
+            rpc: Resolved::new(RpcMethod::ALL.len() * RpcOutcome::ALL.len()),
+        }
+    }
+}
 
 impl Metrics {
     /// Updates series from one event.
     pub fn observe(&self, event: &Event) {
-        self.bus_events
-            .with_label_values(&[event.meta().component.as_str()])
-            .inc();
+        let component = event.meta().component;
+        match self
+            .hot
+            .bus_events
+            .get(ordinal(Component::ALL, &component), || {
+                self.bus_events.with_label_values(&[component.as_str()])
+            }) {
+            Some(c) => c.inc(),
+            None => self
+                .bus_events
+                .with_label_values(&[component.as_str()])
+                .inc(),
+        }
         match event {
             Event::Runtime(e) => self.observe_runtime(e),
             Event::Http(e) => self.observe_http(e),
@@ -200,17 +233,29 @@ impl Metrics {
                 duration_ms,
                 ..
             } => {
-                self.rpc
-                    .with_label_values(&[method.as_str(), outcome.as_str()])
-                    .observe(duration_ms / 1000.0);
+                let i = ordinal(RpcMethod::ALL, method) * RpcOutcome::ALL.len()
+                    + ordinal(RpcOutcome::ALL, outcome);
+                let make = || {
+                    self.rpc
+                        .with_label_values(&[method.as_str(), outcome.as_str()])
+                };
+                match self.hot.rpc.get(i, make) {
+                    Some(h) => h.observe(duration_ms / 1000.0),
+                    None => make().observe(duration_ms / 1000.0),
+                }
             }
             WorkerEvent::LeaseGranted {
                 slot, in_flight, ..
             }
             | WorkerEvent::LeaseReleased { slot, in_flight } => {
-                self.turns_in_flight
-                    .with_label_values(&[slot.to_string().as_str()])
-                    .set(i64::from(*in_flight));
+                let make = || {
+                    self.turns_in_flight
+                        .with_label_values(&[slot.to_string().as_str()])
+                };
+                match self.hot.turns_in_flight.get(*slot, make) {
+                    Some(g) => g.set(i64::from(*in_flight)),
+                    None => make().set(i64::from(*in_flight)),
+                }
             }
             WorkerEvent::WorkerRecycleStarted { slot, reason, .. } => {
                 self.pool
