@@ -63,7 +63,11 @@ pub fn root(cfg: &Log) -> (Logger, LogGuard) {
     let level = filter_level(cfg.level);
     let (async_drain, guard) = match cfg.format {
         LogFormat::Json => {
-            build_async(json_drain(crate::stdout_buffer::SharedStdout::get(), false))
+            let out = crate::stdout_buffer::SharedStdout::get();
+            build_async(json_drain(
+                crate::stdout_buffer::WholeLines::new(out),
+                false,
+            ))
         }
         LogFormat::Pretty => build_async(Pretty),
     };
