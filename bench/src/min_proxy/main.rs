@@ -97,8 +97,9 @@ async fn serve(a: &Args, pool: &pool::Handle) -> Result<(), String> {
         r = &mut server => return r.map_err(|e| format!("server: {e}")),
         () = stop_requested() => {}
     }
-    handle.stop(false).await;
-    server.await.map_err(|e| format!("server: {e}"))
+    // The server future answers the stop command, so it is polled alongside it.
+    let (_, r) = futures_util::future::join(handle.stop(false), server).await;
+    r.map_err(|e| format!("server: {e}"))
 }
 
 fn main() -> ExitCode {
