@@ -7,8 +7,9 @@ use crate::daemon::{Daemon, Res, Spec};
 use crate::direct_worker::DirectWorker;
 use crate::measured_case::{self, CaseResult, Mode, Target};
 use crate::procfs::{self, Clock};
+use crate::proxy::{self, MinProxy};
 use crate::report::{self, IdleRss, Report, Settings};
-use crate::{held_streams, summary, targets, worker_kill};
+use crate::{held_streams, summary, targets, vs_proxy, worker_kill};
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,8 +24,10 @@ struct Plan {
 }
 
 const CONCURRENCIES: [usize; 3] = [1, 8, 64];
-/// Demo workers per daemon, and in the direct baseline.
+/// Demo workers per daemon, and in the direct and proxy baselines.
 const WORKERS: usize = 2;
+/// Turns per worker in the load daemons (`pool_env`) and in the proxy.
+const MAX_TURNS: usize = 32;
 
 fn plan(a: &Args) -> Plan {
     let mut p = if a.quick {
@@ -200,6 +203,7 @@ pub async fn run(a: Args) -> Res<String> {
             a.codexd.display()
         ));
     }
+    let proxy_bin = proxy::locate(a.proxy.as_deref())?;
     let logs = a.out.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let clock = Clock::new();
@@ -211,6 +215,7 @@ pub async fn run(a: Args) -> Res<String> {
     for _ in 0..WORKERS {
         direct.push(DirectWorker::spawn(&a.codexd, &pool).await?);
     }
+    let min_proxy = MinProxy::start(&proxy_bin, &a.codexd, WORKERS, MAX_TURNS, &pool).await?;
     let start = |name, level, env| {
         Daemon::start(
             &a.codexd,
@@ -238,35 +243,28 @@ pub async fn run(a: Args) -> Res<String> {
         client: &client,
         shape,
     };
+    let proxied = |shape| Target::Proxy {
+        proxy: &min_proxy,
+        client: &client,
+        shape,
+    };
     let mut cases = Vec::new();
     for round in 0..p.rounds {
         for &c in &CONCURRENCIES {
             let mode = Mode::Closed { concurrency: c };
-            let mut order = vec![
-                Target::Direct(&direct),
-                daemon(&full, Shape::ChatUnary),
-                daemon(&full, Shape::ChatStream),
-            ];
-            if c == 64 {
-                // Alternate full and minimal telemetry so drift hits both alike.
-                let pairs = [
-                    (
-                        daemon(&full, Shape::ChatUnary),
-                        daemon(&minimal, Shape::ChatUnary),
-                    ),
-                    (
-                        daemon(&full, Shape::ChatStream),
-                        daemon(&minimal, Shape::ChatStream),
-                    ),
-                ];
-                order.truncate(1);
-                for (f, m) in pairs {
-                    if round % 2 == 0 {
-                        order.extend([f, m]);
-                    } else {
-                        order.extend([m, f]);
-                    }
+            let mut order = vec![Target::Direct(&direct)];
+            for shape in [Shape::ChatUnary, Shape::ChatStream] {
+                // full, (minimal at c=64,) proxy; reversed in odd rounds, so drift on the
+                // host hits codexd and its baselines alike.
+                let mut group = vec![daemon(&full, shape)];
+                if c == 64 {
+                    group.push(daemon(&minimal, shape));
                 }
+                group.push(proxied(shape));
+                if round % 2 == 1 {
+                    group.reverse();
+                }
+                order.extend(group);
             }
             for t in &order {
                 let r = measured_case::case(round, t, mode, p.warmup, p.case, clock).await;
@@ -320,6 +318,13 @@ pub async fn run(a: Args) -> Res<String> {
     drop(client);
     for w in direct {
         w.stop().await;
+    }
+    peak_rss.push((
+        "proxy".to_owned(),
+        procfs::hwm_kib(min_proxy.pid).unwrap_or(0),
+    ));
+    if let Err(e) = min_proxy.stop().await {
+        problems.push(e);
     }
     for d in [full, minimal] {
         peak_rss.push((d.name.to_owned(), procfs::hwm_kib(d.pid).unwrap_or(0)));
@@ -405,6 +410,7 @@ pub async fn run(a: Args) -> Res<String> {
             hold_streams: p.holds.clone(),
             kills: p.kills,
             codexd: a.codexd.display().to_string(),
+            proxy: proxy_bin.display().to_string(),
             config: a.config.display().to_string(),
             revision: revision(),
             nofile_limit: nofile,
@@ -419,6 +425,7 @@ pub async fn run(a: Args) -> Res<String> {
         peak_rss,
         telemetry: report::telemetry(&cases, 64),
         overhead: report::overhead(&cases, &CONCURRENCIES),
+        vs_proxy: vs_proxy::rows(&cases, &CONCURRENCIES),
         cases,
         open_loop,
         hold: holds,
