@@ -83,6 +83,12 @@ async fn serve(a: &Args, pool: &pool::Handle) -> Result<(), String> {
     .workers(2)
     .backlog(2048)
     .disable_signals()
+    // As codexd: without it a stream's small frames wait out Nagle and the delayed ACK.
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
     .bind(("127.0.0.1", 0))
     .map_err(|e| format!("bind: {e}"))?;
     let addr = server.addrs().first().copied().ok_or("no address")?;
