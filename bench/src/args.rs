@@ -16,6 +16,8 @@ pub struct Args {
     pub keep_logs: bool,
     /// `SHAPE:C:SECONDS`: one full-telemetry daemon under one closed-loop load, for profiling.
     pub soak: Option<(Shape, usize, u64)>,
+    /// `--soak-proxy`: the soak drives the minimal proxy instead (unary or stream).
+    pub soak_proxy: bool,
     /// Extra `KEY=VALUE` variables for every daemon (experiments: allocator tunables, …).
     pub extra_env: Vec<(String, String)>,
 }
@@ -46,6 +48,7 @@ impl Args {
             rounds: None,
             keep_logs: false,
             soak: None,
+            soak_proxy: false,
             extra_env: Vec::new(),
         };
         while let Some(arg) = it.next() {
@@ -53,6 +56,7 @@ impl Args {
             match arg.as_str() {
                 "--quick" => a.quick = true,
                 "--keep-logs" => a.keep_logs = true,
+                "--soak-proxy" => a.soak_proxy = true,
                 "-h" | "--help" => a.help = true,
                 "--codexd" => a.codexd = value("--codexd")?.into(),
                 "--proxy" => a.proxy = Some(value("--proxy")?.into()),

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: codexd-bench [--quick] [--codexd PATH] [--proxy PATH] [--config PATH] [--out DIR] [--rounds N] [--keep-logs] [--env K=V]
        codexd-bench --soak unary|stream|responses:C:SECONDS   (one daemon under load, for perf)
+       codexd-bench --soak unary|stream:C:SECONDS --soak-proxy (the minimal proxy instead)
 
   --quick       one short round (under 60 s); prints a one-line summary
   --codexd      the codexd binary (default target/release/codexd)

@@ -135,9 +135,46 @@ fn revision() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// One closed-loop load on one target for `secs`, as a line of figures.
+async fn soak_load(t: &Target<'_>, c: usize, secs: u64) -> String {
+    let mode = Mode::Closed { concurrency: c };
+    let d = Duration::from_secs(secs);
+    let r = measured_case::case(0, t, mode, Duration::ZERO, d, Clock::new()).await;
+    format!(
+        "soak {} {} c={c}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, daemon {:.1} µs/req, workers {:.1}, generator {:.1}, errors {}",
+        r.target, r.shape, r.throughput_rps, r.latency.p50_us, r.latency.p99_us, r.cpu.daemon_us, r.cpu.workers_us, r.cpu.generator_us, r.errors
+    )
+}
+
+/// `--soak … --soak-proxy`: the same load on the minimal proxy, its pid on stderr.
+async fn soak_proxy(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
+    let bin = proxy::locate(a.proxy.as_deref())?;
+    let p = MinProxy::start(&bin, &a.codexd, WORKERS, MAX_TURNS, &pool_env()).await?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "codexd-bench: proxy pid {}, workers {:?}; load starts in 2 s",
+        p.pid,
+        p.workers
+    );
+    actix_rt::time::sleep(Duration::from_secs(2)).await;
+    let client = api_request::load_client(Duration::from_secs(5));
+    let t = Target::Proxy {
+        proxy: &p,
+        client: &client,
+        shape,
+    };
+    let line = soak_load(&t, c, secs).await;
+    drop(client);
+    p.stop().await?;
+    Ok(line)
+}
+
 /// Starts one full-telemetry daemon, names its pids on stderr (for `perf record -p`), waits
 /// 2 s, then drives one closed-loop load and returns its figures as one line.
 pub async fn soak(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
+    if a.soak_proxy {
+        return soak_proxy(a, shape, c, secs).await;
+    }
     let logs = a.out.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let spec = Spec {
@@ -159,22 +196,10 @@ pub async fn soak(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
         client: &client,
         shape,
     };
-    let mode = Mode::Closed { concurrency: c };
-    let r = measured_case::case(
-        0,
-        &t,
-        mode,
-        Duration::ZERO,
-        Duration::from_secs(secs),
-        Clock::new(),
-    )
-    .await;
+    let line = soak_load(&t, c, secs).await;
     drop(client);
     d.stop(a.keep_logs).await?;
-    Ok(format!(
-        "soak {} c={c}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, daemon {:.1} µs/req, workers {:.1}, generator {:.1}, errors {}",
-        r.shape, r.throughput_rps, r.latency.p50_us, r.latency.p99_us, r.cpu.daemon_us, r.cpu.workers_us, r.cpu.generator_us, r.errors
-    ))
+    Ok(line)
 }
 
 /// Runs everything and writes the report; returns the one-line summary.

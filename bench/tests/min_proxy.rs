@@ -2,6 +2,10 @@
 //! demo-worker` of `CODEXD_BIN`, or the `codexd` Cargo built beside these tests), checked
 //! byte for byte on a unary and a streamed answer, under more turns than one worker takes,
 //! and on shutdown (stdin closed: the proxy and its workers exit).
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expectation is a failed test, reported by panicking with context"
+)]
 
 use codexd_test_support::paths;
 use std::path::PathBuf;

@@ -344,7 +344,8 @@ async fn run(
         pool.borrow_mut().workers.push(worker);
         tasks.spawn_local(write_lines(stdin, lines));
         tasks.spawn_local(read_lines(out, pool.clone(), w));
-        (children.push(child), pids.push(pid));
+        children.push(child);
+        pids.push(pid);
     }
     let handle = Handle {
         jobs,
