@@ -8,12 +8,16 @@ pub struct Args {
     pub quick: bool,
     pub help: bool,
     pub codexd: PathBuf,
+    /// `codexd-min-proxy`; `None`: the one beside the harness.
+    pub proxy: Option<PathBuf>,
     pub config: PathBuf,
     pub out: PathBuf,
     pub rounds: Option<usize>,
     pub keep_logs: bool,
     /// `SHAPE:C:SECONDS`: one full-telemetry daemon under one closed-loop load, for profiling.
     pub soak: Option<(Shape, usize, u64)>,
+    /// `--soak-proxy`: the soak drives the minimal proxy instead (unary or stream).
+    pub soak_proxy: bool,
     /// Extra `KEY=VALUE` variables for every daemon (experiments: allocator tunables, …).
     pub extra_env: Vec<(String, String)>,
 }
@@ -38,11 +42,13 @@ impl Args {
             quick: false,
             help: false,
             codexd: PathBuf::from("target/release/codexd"),
+            proxy: None,
             config: PathBuf::from("config/demo.toml"),
             out: PathBuf::from("bench-out"),
             rounds: None,
             keep_logs: false,
             soak: None,
+            soak_proxy: false,
             extra_env: Vec::new(),
         };
         while let Some(arg) = it.next() {
@@ -50,8 +56,10 @@ impl Args {
             match arg.as_str() {
                 "--quick" => a.quick = true,
                 "--keep-logs" => a.keep_logs = true,
+                "--soak-proxy" => a.soak_proxy = true,
                 "-h" | "--help" => a.help = true,
                 "--codexd" => a.codexd = value("--codexd")?.into(),
+                "--proxy" => a.proxy = Some(value("--proxy")?.into()),
                 "--config" => a.config = value("--config")?.into(),
                 "--out" => a.out = value("--out")?.into(),
                 "--soak" => a.soak = Some(parse_soak(&value("--soak")?)?),

@@ -10,22 +10,27 @@ mod load_loops;
 mod measured_case;
 mod overhead_metric;
 mod procfs;
+mod proxy;
 mod report;
 mod run_plan;
 mod summary;
 mod summary_costs;
 mod summary_memory;
+mod summary_proxy;
 mod targets;
+mod vs_proxy;
 mod worker_kill;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: codexd-bench [--quick] [--codexd PATH] [--config PATH] [--out DIR] [--rounds N] [--keep-logs] [--env K=V]
+const USAGE: &str = "usage: codexd-bench [--quick] [--codexd PATH] [--proxy PATH] [--config PATH] [--out DIR] [--rounds N] [--keep-logs] [--env K=V]
        codexd-bench --soak unary|stream|responses:C:SECONDS   (one daemon under load, for perf)
+       codexd-bench --soak unary|stream:C:SECONDS --soak-proxy (the minimal proxy instead)
 
   --quick       one short round (under 60 s); prints a one-line summary
   --codexd      the codexd binary (default target/release/codexd)
+  --proxy       the minimal-proxy baseline (default codexd-min-proxy beside this binary)
   --config      the daemon configuration (default config/demo.toml)
   --out         where report.json and summary.md go (default bench-out)
   --rounds      rounds of the closed-loop matrix (default 3, quick 1)

@@ -8,6 +8,7 @@ use crate::direct_worker::DirectWorker;
 use crate::load_loops::{self, Outcome, Recorder};
 use crate::overhead_metric::{self, BucketQuantiles};
 use crate::procfs::{self, Clock};
+use crate::proxy::MinProxy;
 use awc::Client;
 use codexd_test_support::latency_hist::Summary;
 use futures_util::future::{FutureExt, LocalBoxFuture};
@@ -22,6 +23,12 @@ pub enum Target<'a> {
     Direct(&'a [DirectWorker]),
     Daemon {
         daemon: &'a Daemon,
+        client: &'a Client,
+        shape: Shape,
+    },
+    /// The minimal-proxy baseline (`codexd-min-proxy`).
+    Proxy {
+        proxy: &'a MinProxy,
         client: &'a Client,
         shape: Shape,
     },
@@ -45,7 +52,7 @@ pub struct CpuPerRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
     pub round: usize,
-    /// `direct`, `codexd_full` or `codexd_minimal`.
+    /// `direct`, `proxy`, `codexd_full` or `codexd_minimal`.
     pub target: String,
     /// `turn` (direct), `unary`, `stream` or `responses_stream`.
     pub shape: String,
@@ -89,6 +96,7 @@ async fn worker_pids(target: &Target<'_>) -> Vec<u32> {
     match target {
         Target::Direct(ws) => ws.iter().map(|w| w.pid).collect(),
         Target::Daemon { daemon, .. } => daemon.worker_pids().await,
+        Target::Proxy { proxy, .. } => proxy.workers.clone(),
     }
 }
 
@@ -104,6 +112,12 @@ async fn snapshot(target: &Target<'_>, workers: &[u32]) -> Snapshot {
                 overhead_metric::overhead_buckets(&text, shape.path()),
             )
         }
+        Target::Proxy { proxy, .. } => (
+            procfs::cpu_ticks(proxy.pid).unwrap_or(0),
+            procfs::thread_ticks(proxy.pid),
+            0,
+            overhead_metric::Buckets::default(),
+        ),
     };
     Snapshot {
         daemon,
@@ -122,7 +136,7 @@ fn fire<'a>(target: &'a Target<'a>, url: &'a str, lane: usize) -> LocalBoxFuture
             Some(w) => w.turn().boxed_local(),
             None => async { Outcome::failed("no workers".into()) }.boxed_local(),
         },
-        Target::Daemon { client, shape, .. } => {
+        Target::Daemon { client, shape, .. } | Target::Proxy { client, shape, .. } => {
             api_request::request(client, url, *shape).boxed_local()
         }
     }
@@ -163,6 +177,7 @@ pub fn target_name(target: &Target<'_>) -> String {
     match target {
         Target::Direct(_) => "direct".into(),
         Target::Daemon { daemon, .. } => daemon.name.into(),
+        Target::Proxy { .. } => "proxy".into(),
     }
 }
 
@@ -178,6 +193,7 @@ pub async fn case(
     let url = match target {
         Target::Direct(_) => String::new(),
         Target::Daemon { daemon, shape, .. } => format!("{}{}", daemon.base, shape.path()),
+        Target::Proxy { proxy, shape, .. } => format!("{}{}", proxy.base, shape.path()),
     };
     if !warmup.is_zero() {
         let warm = match mode {
@@ -190,6 +206,7 @@ pub async fn case(
     let before = snapshot(target, &workers).await;
     let sampler = match target {
         Target::Daemon { daemon, .. } => Some(rss_sampler(daemon.pid)),
+        Target::Proxy { proxy, .. } => Some(rss_sampler(proxy.pid)),
         Target::Direct(_) => None,
     };
     let rec = drive(target, &url, mode, duration).await;
@@ -217,9 +234,12 @@ fn result(
 ) -> CaseResult {
     let n = rec.ok.max(1) as f64;
     let per = |a: u64, b: u64| clock.us(b.saturating_sub(a)) / n;
-    let (shape, is_daemon, stream) = match target {
-        Target::Direct(_) => ("turn".to_owned(), false, true),
-        Target::Daemon { shape, .. } => (shape.label().to_owned(), true, shape.is_stream()),
+    // `measured`: a process of its own stands between the load and the workers (codexd or the
+    // proxy); `is_daemon`: it is codexd, with logs and metrics to read.
+    let (shape, measured, is_daemon, stream) = match target {
+        Target::Direct(_) => ("turn".to_owned(), false, false, true),
+        Target::Daemon { shape, .. } => (shape.label().to_owned(), true, true, shape.is_stream()),
+        Target::Proxy { shape, .. } => (shape.label().to_owned(), true, false, shape.is_stream()),
     };
     let daemon_threads_us = after
         .threads
@@ -257,7 +277,7 @@ fn result(
         ttfc: stream.then(|| rec.ttfc.summary()),
         gaps: stream.then(|| rec.gaps.summary()),
         cpu: CpuPerRequest {
-            daemon_us: if is_daemon {
+            daemon_us: if measured {
                 per(before.daemon, after.daemon)
             } else {
                 0.0

@@ -17,6 +17,7 @@ pub struct Settings {
     pub hold_streams: Vec<usize>,
     pub kills: usize,
     pub codexd: String,
+    pub proxy: String,
     pub config: String,
     pub revision: String,
     pub nofile_limit: u64,
@@ -81,6 +82,8 @@ pub struct Report {
     pub kill: Vec<KillResult>,
     pub telemetry: Vec<TelemetryCost>,
     pub overhead: Vec<OverheadRow>,
+    /// codexd against the minimal proxy, every shape and concurrency.
+    pub vs_proxy: Vec<crate::vs_proxy::ProxyRow>,
     pub targets: Vec<TargetRow>,
     pub problems: Vec<String>,
 }
@@ -131,13 +134,28 @@ pub fn med_diff(
     c: usize,
     f: impl Fn(&CaseResult) -> f64,
 ) -> Option<f64> {
-    let diffs = select(cases, target, shape, c)
+    med_paired(cases, (target, shape), ("direct", "turn"), c, f, |a, b| {
+        a - b
+    })
+}
+
+/// Median over rounds of `combine(f(case), f(baseline case of the same round))`: pairing by
+/// round keeps drift on a shared host out of the comparison.
+pub fn med_paired(
+    cases: &[CaseResult],
+    (target, shape): (&str, &str),
+    (base, base_shape): (&str, &str),
+    c: usize,
+    f: impl Fn(&CaseResult) -> f64,
+    combine: fn(f64, f64) -> f64,
+) -> Option<f64> {
+    let values = select(cases, target, shape, c)
         .filter_map(|x| {
-            let d = select(cases, "direct", "turn", c).find(|d| d.round == x.round)?;
-            Some(f(x) - f(d))
+            let d = select(cases, base, base_shape, c).find(|d| d.round == x.round)?;
+            Some(combine(f(x), f(d)))
         })
         .collect();
-    median(diffs)
+    median(values)
 }
 
 pub fn telemetry(cases: &[CaseResult], c: usize) -> Vec<TelemetryCost> {

@@ -7,8 +7,9 @@ use crate::daemon::{Daemon, Res, Spec};
 use crate::direct_worker::DirectWorker;
 use crate::measured_case::{self, CaseResult, Mode, Target};
 use crate::procfs::{self, Clock};
+use crate::proxy::{self, MinProxy};
 use crate::report::{self, IdleRss, Report, Settings};
-use crate::{held_streams, summary, targets, worker_kill};
+use crate::{held_streams, summary, targets, vs_proxy, worker_kill};
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,8 +24,10 @@ struct Plan {
 }
 
 const CONCURRENCIES: [usize; 3] = [1, 8, 64];
-/// Demo workers per daemon, and in the direct baseline.
+/// Demo workers per daemon, and in the direct and proxy baselines.
 const WORKERS: usize = 2;
+/// Turns per worker in the load daemons (`pool_env`) and in the proxy.
+const MAX_TURNS: usize = 32;
 
 fn plan(a: &Args) -> Plan {
     let mut p = if a.quick {
@@ -132,9 +135,46 @@ fn revision() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// One closed-loop load on one target for `secs`, as a line of figures.
+async fn soak_load(t: &Target<'_>, c: usize, secs: u64) -> String {
+    let mode = Mode::Closed { concurrency: c };
+    let d = Duration::from_secs(secs);
+    let r = measured_case::case(0, t, mode, Duration::ZERO, d, Clock::new()).await;
+    format!(
+        "soak {} {} c={c}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, daemon {:.1} µs/req, workers {:.1}, generator {:.1}, errors {}",
+        r.target, r.shape, r.throughput_rps, r.latency.p50_us, r.latency.p99_us, r.cpu.daemon_us, r.cpu.workers_us, r.cpu.generator_us, r.errors
+    )
+}
+
+/// `--soak … --soak-proxy`: the same load on the minimal proxy, its pid on stderr.
+async fn soak_proxy(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
+    let bin = proxy::locate(a.proxy.as_deref())?;
+    let p = MinProxy::start(&bin, &a.codexd, WORKERS, MAX_TURNS, &pool_env()).await?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "codexd-bench: proxy pid {}, workers {:?}; load starts in 2 s",
+        p.pid,
+        p.workers
+    );
+    actix_rt::time::sleep(Duration::from_secs(2)).await;
+    let client = api_request::load_client(Duration::from_secs(5));
+    let t = Target::Proxy {
+        proxy: &p,
+        client: &client,
+        shape,
+    };
+    let line = soak_load(&t, c, secs).await;
+    drop(client);
+    p.stop().await?;
+    Ok(line)
+}
+
 /// Starts one full-telemetry daemon, names its pids on stderr (for `perf record -p`), waits
 /// 2 s, then drives one closed-loop load and returns its figures as one line.
 pub async fn soak(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
+    if a.soak_proxy {
+        return soak_proxy(a, shape, c, secs).await;
+    }
     let logs = a.out.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let spec = Spec {
@@ -156,22 +196,10 @@ pub async fn soak(a: &Args, shape: Shape, c: usize, secs: u64) -> Res<String> {
         client: &client,
         shape,
     };
-    let mode = Mode::Closed { concurrency: c };
-    let r = measured_case::case(
-        0,
-        &t,
-        mode,
-        Duration::ZERO,
-        Duration::from_secs(secs),
-        Clock::new(),
-    )
-    .await;
+    let line = soak_load(&t, c, secs).await;
     drop(client);
     d.stop(a.keep_logs).await?;
-    Ok(format!(
-        "soak {} c={c}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, daemon {:.1} µs/req, workers {:.1}, generator {:.1}, errors {}",
-        r.shape, r.throughput_rps, r.latency.p50_us, r.latency.p99_us, r.cpu.daemon_us, r.cpu.workers_us, r.cpu.generator_us, r.errors
-    ))
+    Ok(line)
 }
 
 /// Runs everything and writes the report; returns the one-line summary.
@@ -200,6 +228,7 @@ pub async fn run(a: Args) -> Res<String> {
             a.codexd.display()
         ));
     }
+    let proxy_bin = proxy::locate(a.proxy.as_deref())?;
     let logs = a.out.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let clock = Clock::new();
@@ -211,6 +240,7 @@ pub async fn run(a: Args) -> Res<String> {
     for _ in 0..WORKERS {
         direct.push(DirectWorker::spawn(&a.codexd, &pool).await?);
     }
+    let min_proxy = MinProxy::start(&proxy_bin, &a.codexd, WORKERS, MAX_TURNS, &pool).await?;
     let start = |name, level, env| {
         Daemon::start(
             &a.codexd,
@@ -238,35 +268,28 @@ pub async fn run(a: Args) -> Res<String> {
         client: &client,
         shape,
     };
+    let proxied = |shape| Target::Proxy {
+        proxy: &min_proxy,
+        client: &client,
+        shape,
+    };
     let mut cases = Vec::new();
     for round in 0..p.rounds {
         for &c in &CONCURRENCIES {
             let mode = Mode::Closed { concurrency: c };
-            let mut order = vec![
-                Target::Direct(&direct),
-                daemon(&full, Shape::ChatUnary),
-                daemon(&full, Shape::ChatStream),
-            ];
-            if c == 64 {
-                // Alternate full and minimal telemetry so drift hits both alike.
-                let pairs = [
-                    (
-                        daemon(&full, Shape::ChatUnary),
-                        daemon(&minimal, Shape::ChatUnary),
-                    ),
-                    (
-                        daemon(&full, Shape::ChatStream),
-                        daemon(&minimal, Shape::ChatStream),
-                    ),
-                ];
-                order.truncate(1);
-                for (f, m) in pairs {
-                    if round % 2 == 0 {
-                        order.extend([f, m]);
-                    } else {
-                        order.extend([m, f]);
-                    }
+            let mut order = vec![Target::Direct(&direct)];
+            for shape in [Shape::ChatUnary, Shape::ChatStream] {
+                // full, (minimal at c=64,) proxy; reversed in odd rounds, so drift on the
+                // host hits codexd and its baselines alike.
+                let mut group = vec![daemon(&full, shape)];
+                if c == 64 {
+                    group.push(daemon(&minimal, shape));
                 }
+                group.push(proxied(shape));
+                if round % 2 == 1 {
+                    group.reverse();
+                }
+                order.extend(group);
             }
             for t in &order {
                 let r = measured_case::case(round, t, mode, p.warmup, p.case, clock).await;
@@ -320,6 +343,13 @@ pub async fn run(a: Args) -> Res<String> {
     drop(client);
     for w in direct {
         w.stop().await;
+    }
+    peak_rss.push((
+        "proxy".to_owned(),
+        procfs::hwm_kib(min_proxy.pid).unwrap_or(0),
+    ));
+    if let Err(e) = min_proxy.stop().await {
+        problems.push(e);
     }
     for d in [full, minimal] {
         peak_rss.push((d.name.to_owned(), procfs::hwm_kib(d.pid).unwrap_or(0)));
@@ -405,6 +435,7 @@ pub async fn run(a: Args) -> Res<String> {
             hold_streams: p.holds.clone(),
             kills: p.kills,
             codexd: a.codexd.display().to_string(),
+            proxy: proxy_bin.display().to_string(),
             config: a.config.display().to_string(),
             revision: revision(),
             nofile_limit: nofile,
@@ -419,6 +450,7 @@ pub async fn run(a: Args) -> Res<String> {
         peak_rss,
         telemetry: report::telemetry(&cases, 64),
         overhead: report::overhead(&cases, &CONCURRENCIES),
+        vs_proxy: vs_proxy::rows(&cases, &CONCURRENCIES),
         cases,
         open_loop,
         hold: holds,

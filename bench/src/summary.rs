@@ -40,7 +40,7 @@ pub fn one_line(r: &Report, report_path: &str) -> String {
         x.ttfc.as_ref().map_or(f64::NAN, |s| s.p50_us)
     });
     format!(
-        "codexd-bench {}: stream c=64 {} req/s (direct {}, {}), unary c=64 {} req/s; daemon CPU/req unary {} µs, stream {} µs; added TTFC p50 c=1 {} µs; targets met {met}/{judged}; {} problem(s); {report_path} ({:.0} s)",
+        "codexd-bench {}: stream c=64 {} req/s (direct {}, {}), unary c=64 {} req/s; daemon CPU/req unary {} µs, stream {} µs; added TTFC p50 c=1 {} µs; {}; targets met {met}/{judged}; {} problem(s); {report_path} ({:.0} s)",
         r.mode,
         f0(thr("codexd_full", "stream")),
         f0(thr("direct", "turn")),
@@ -49,6 +49,7 @@ pub fn one_line(r: &Report, report_path: &str) -> String {
         f0(cpu("unary")),
         f0(cpu("stream")),
         f0(ttfc),
+        crate::vs_proxy::one_line(&r.vs_proxy),
         r.problems.len(),
         r.wall_s,
     )
@@ -134,6 +135,7 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    crate::summary_proxy::proxy(&mut o, r);
     streaming(&mut o, r);
     cpu(&mut o, r);
     crate::summary_costs::costs(&mut o, r);

@@ -216,5 +216,6 @@ pub fn compute(r: &Report) -> Vec<TargetRow> {
     );
     back.met = None;
     rows.push(back);
+    rows.extend(crate::vs_proxy::targets(&r.vs_proxy, cases));
     rows
 }
