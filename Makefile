@@ -29,4 +29,4 @@ lint:
 ## Build release binaries and run the full benchmark (a few minutes; report in bench-out/).
 bench:
 	$(CARGO) build --release -p codexd -p codexd-bench
-	./target/release/codexd-bench --codexd target/release/codexd --config config/demo.toml --out bench-out
+	./target/release/codexd-bench --codexd target/release/codexd --config config/bench.toml --out bench-out

@@ -43,7 +43,7 @@ impl Args {
             help: false,
             codexd: PathBuf::from("target/release/codexd"),
             proxy: None,
-            config: PathBuf::from("config/demo.toml"),
+            config: PathBuf::from("config/bench.toml"),
             out: PathBuf::from("bench-out"),
             rounds: None,
             keep_logs: false,

@@ -33,7 +33,7 @@ pub struct Daemon {
     control: Client,
 }
 
-/// The API key of config/demo.toml.
+/// The API key of config/bench.toml (and config/demo.toml).
 pub const API_KEY: &str = "Bearer sk-demo";
 
 /// A small client for probes and scrapes, apart from the load clients.

@@ -31,7 +31,7 @@ const USAGE: &str = "usage: codexd-bench [--quick] [--codexd PATH] [--proxy PATH
   --quick       one short round (under 60 s); prints a one-line summary
   --codexd      the codexd binary (default target/release/codexd)
   --proxy       the minimal-proxy baseline (default codexd-min-proxy beside this binary)
-  --config      the daemon configuration (default config/demo.toml)
+  --config      the daemon configuration (default config/bench.toml)
   --out         where report.json and summary.md go (default bench-out)
   --rounds      rounds of the closed-loop matrix (default 3, quick 1)
   --keep-logs   keep the daemons' log files in <out>/logs
