@@ -22,6 +22,10 @@ pub(super) struct Fast<'a> {
 }
 
 /// `params`, decoded in passing when the line is a notification so far, else captured raw.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lives on the stack for one line; boxing would allocate per notification"
+)]
 pub(super) enum Params<'a> {
     Absent,
     Note(NoteParams<'a>),
