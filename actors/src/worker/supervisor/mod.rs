@@ -4,6 +4,7 @@
 //! when the last lease is released.
 
 mod admission;
+mod arbiters;
 mod pinned;
 mod pool;
 
@@ -13,7 +14,7 @@ pub use pinned::{AcquireSlotLease, DiscardParkedTurn};
 pub use pool::PoolSettings;
 
 use super::backoff::{BackoffPolicy, RestartWindow};
-use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};
+use super::connection::{ConnectionReport, ConnectionSettings, StopWorker};
 use super::process::{ExitInfo, Launch};
 use super::state::{SlotPhase, SlotState};
 use crate::bus::BusHandle;
@@ -81,6 +82,8 @@ pub struct WorkerSupervisor {
     interrupt: watch::Sender<bool>,
     /// Per-slot recycling state (`pool.rs`).
     pool: pool::PoolState,
+    /// Where the worker connections run (`arbiters.rs`), created when the supervisor starts.
+    arbiters: Option<arbiters::ConnectionArbiters>,
 }
 
 impl WorkerSupervisor {
@@ -102,6 +105,7 @@ impl WorkerSupervisor {
             queue: VecDeque::new(),
             mode: Mode::Serving,
             interrupt: watch::Sender::new(false),
+            arbiters: None,
         }
     }
 
@@ -152,18 +156,18 @@ impl WorkerSupervisor {
         }
         slot.generation += 1;
         let generation = slot.generation;
-        match self.settings.launch.launch_slot(i) {
-            Ok(spawned) => {
-                let pid = spawned.pid;
-                let conn = WorkerConnection::new(
-                    i,
-                    generation,
-                    spawned,
-                    self.settings.connection.clone(),
-                    self.bus.clone(),
-                    ctx.address().recipient(),
-                )
-                .start();
+        let parts = arbiters::ConnectionParts {
+            slot: i,
+            generation,
+            settings: self.settings.connection.clone(),
+            bus: self.bus.clone(),
+            supervisor: ctx.address().recipient(),
+        };
+        let arbiters = self
+            .arbiters
+            .get_or_insert_with(|| arbiters::ConnectionArbiters::start(self.settings.count));
+        match arbiters.launch(&self.settings.launch, parts) {
+            Ok((pid, conn)) => {
                 self.emit(WorkerEvent::WorkerSpawned {
                     slot: i,
                     pid,
@@ -344,6 +348,7 @@ impl Actor for WorkerSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.arbiters = Some(arbiters::ConnectionArbiters::start(self.settings.count));
         for i in 0..self.slots.len() {
             self.spawn_slot(i, ctx);
         }
