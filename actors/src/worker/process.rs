@@ -32,8 +32,7 @@ pub type WorkerOutput = Box<dyn AsyncRead + Send + Unpin>;
 /// Starts one worker for a slot. The daemon launches processes (`SpawnSpec`); the actor
 /// tests launch scripted or in-process workers on in-memory pipes.
 pub trait Launch: Send + Sync + 'static {
-    /// Starts a worker. Runs on the arbiter (and inside the tokio runtime) of the connection
-    /// that will own it, which may be another thread than the supervisor's.
+    /// Starts a worker. Runs inside the supervisor's tokio runtime.
     fn launch(&self) -> std::io::Result<Spawned>;
 
     /// Starts the worker of one slot (a pool of several accounts starts each slot with its

@@ -4,7 +4,6 @@
 //! when the last lease is released.
 
 mod admission;
-mod arbiters;
 mod pinned;
 mod pool;
 
@@ -14,7 +13,7 @@ pub use pinned::{AcquireSlotLease, DiscardParkedTurn};
 pub use pool::PoolSettings;
 
 use super::backoff::{BackoffPolicy, RestartWindow};
-use super::connection::{ConnectionReport, ConnectionSettings, StopWorker};
+use super::connection::{ConnectionReport, ConnectionSettings, StopWorker, WorkerConnection};
 use super::process::{ExitInfo, Launch};
 use super::state::{SlotPhase, SlotState};
 use crate::bus::BusHandle;
@@ -82,8 +81,6 @@ pub struct WorkerSupervisor {
     interrupt: watch::Sender<bool>,
     /// Per-slot recycling state (`pool.rs`).
     pool: pool::PoolState,
-    /// Where the worker connections run (`arbiters.rs`), created when the supervisor starts.
-    arbiters: Option<arbiters::ConnectionArbiters>,
 }
 
 impl WorkerSupervisor {
@@ -105,7 +102,6 @@ impl WorkerSupervisor {
             queue: VecDeque::new(),
             mode: Mode::Serving,
             interrupt: watch::Sender::new(false),
-            arbiters: None,
         }
     }
 
@@ -156,18 +152,18 @@ impl WorkerSupervisor {
         }
         slot.generation += 1;
         let generation = slot.generation;
-        let parts = arbiters::ConnectionParts {
-            slot: i,
-            generation,
-            settings: self.settings.connection.clone(),
-            bus: self.bus.clone(),
-            supervisor: ctx.address().recipient(),
-        };
-        let arbiters = self
-            .arbiters
-            .get_or_insert_with(|| arbiters::ConnectionArbiters::start(self.settings.count));
-        match arbiters.launch(&self.settings.launch, parts) {
-            Ok((pid, conn)) => {
+        match self.settings.launch.launch_slot(i) {
+            Ok(spawned) => {
+                let pid = spawned.pid;
+                let conn = WorkerConnection::new(
+                    i,
+                    generation,
+                    spawned,
+                    self.settings.connection.clone(),
+                    self.bus.clone(),
+                    ctx.address().recipient(),
+                )
+                .start();
                 self.emit(WorkerEvent::WorkerSpawned {
                     slot: i,
                     pid,
@@ -348,7 +344,6 @@ impl Actor for WorkerSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.arbiters = Some(arbiters::ConnectionArbiters::start(self.settings.count));
         for i in 0..self.slots.len() {
             self.spawn_slot(i, ctx);
         }
