@@ -134,13 +134,36 @@ pub struct NoteTurn<'a> {
     pub status: Option<Cow<'a, str>>,
 }
 
-/// A successful answer's `result`, still raw: each method reads what it needs of it (the
-/// per-request methods one id, borrowed; the rare ones a whole `Value`).
-#[derive(Debug, Clone, Copy)]
-pub struct RpcResult<'a>(Option<&'a RawValue>);
+/// A successful answer's `result`: raw, each method reading what it needs of it (the rare
+/// ones a whole `Value`), or, when the decoder was told the answer is a `thread/start` or
+/// `turn/start` one (`decode_with`), only its ids, read in the same pass as the envelope.
+#[derive(Debug, Clone)]
+pub enum RpcResult<'a> {
+    Raw(Option<&'a RawValue>),
+    Ids(StartedIds<'a>),
+}
+
+/// What the decoder reads of a result (`decode_with`), by the request's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultShape {
+    /// Kept raw (`RpcResult::value` reads it).
+    Raw,
+    /// `thread.id` and `turn.id` only (the answer of `thread/start` or `turn/start`).
+    Ids,
+}
+
+/// `result.thread.id` and `result.turn.id`, everything else skipped.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StartedIds<'a> {
+    #[serde(borrow)]
+    thread: Option<IdOnly<'a>>,
+    #[serde(borrow)]
+    turn: Option<IdOnly<'a>>,
+}
 
 /// `{"id": ...}`, everything else skipped.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct IdOnly<'a> {
     #[serde(borrow, deserialize_with = "borrowed_text", default)]
     id: Option<Cow<'a, str>>,
@@ -159,21 +182,35 @@ struct TurnStartResult<'a> {
 }
 
 impl<'a> RpcResult<'a> {
-    /// The whole result as a `Value` (`null` when absent).
+    /// The whole result as a `Value` (`null` when absent, and for a result read for its
+    /// ids only).
     pub fn value(&self) -> Value {
-        value_of(self.0)
+        match self {
+            RpcResult::Raw(r) => value_of(*r),
+            RpcResult::Ids(_) => Value::Null,
+        }
     }
 
     /// `result.thread.id` of a `thread/start` answer.
     pub fn thread_id(&self) -> Option<Cow<'a, str>> {
-        let r: ThreadStartResult<'a> = serde_json::from_str(self.0?.get()).ok()?;
-        r.thread?.id
+        match self {
+            RpcResult::Raw(r) => {
+                let r: ThreadStartResult<'a> = serde_json::from_str(r.as_ref()?.get()).ok()?;
+                r.thread?.id
+            }
+            RpcResult::Ids(ids) => ids.thread.as_ref()?.id.clone(),
+        }
     }
 
     /// `result.turn.id` of a `turn/start` answer.
     pub fn turn_id(&self) -> Option<Cow<'a, str>> {
-        let r: TurnStartResult<'a> = serde_json::from_str(self.0?.get()).ok()?;
-        r.turn?.id
+        match self {
+            RpcResult::Raw(r) => {
+                let r: TurnStartResult<'a> = serde_json::from_str(r.as_ref()?.get()).ok()?;
+                r.turn?.id
+            }
+            RpcResult::Ids(ids) => ids.turn.as_ref()?.id.clone(),
+        }
     }
 }
 
@@ -192,7 +229,16 @@ fn value_of(raw: Option<&RawValue>) -> Value {
 
 /// Decodes one line. Anything that is not a JSON object of a known shape is an error kind.
 pub fn decode(line: &[u8]) -> Result<Incoming<'_>, ProtocolErrorKind> {
-    match serde_json::from_slice::<envelope::Fast<'_>>(line) {
+    decode_with(line, |_| ResultShape::Raw)
+}
+
+/// Decodes one line; an answer's result is read as `shape(id)` says (when the id comes
+/// before the result, as Codex writes it; else it is kept raw).
+pub fn decode_with(
+    line: &[u8],
+    shape: impl Fn(u64) -> ResultShape,
+) -> Result<Incoming<'_>, ProtocolErrorKind> {
+    match envelope::decode_fast(line, shape) {
         Ok(f) => incoming(f.id, f.method, f.params, f.result, f.error),
         Err(_) => decode_lenient(line),
     }
@@ -203,7 +249,7 @@ fn incoming<'a>(
     id: Option<Value>,
     method: Option<Cow<'a, str>>,
     params: envelope::Params<'a>,
-    result: Option<&'a RawValue>,
+    result: RpcResult<'a>,
     error: Option<RpcError>,
 ) -> Result<Incoming<'a>, ProtocolErrorKind> {
     use envelope::Params;
@@ -232,7 +278,7 @@ fn incoming<'a>(
             let id = id.as_u64().ok_or(ProtocolErrorKind::UnexpectedMessage)?;
             let outcome = match (result, error) {
                 (_, Some(e)) => Err(e),
-                (r, None) => Ok(RpcResult(r)),
+                (r, None) => Ok(r),
             };
             Ok(Incoming::Response { id, outcome })
         }
@@ -249,7 +295,13 @@ fn decode_lenient(line: &[u8]) -> Result<Incoming<'_>, ProtocolErrorKind> {
         Some(r) => envelope::Params::Raw(r),
         None => envelope::Params::Absent,
     };
-    incoming(raw.id, raw.method, params, raw.result, raw.error)
+    incoming(
+        raw.id,
+        raw.method,
+        params,
+        RpcResult::Raw(raw.result),
+        raw.error,
+    )
 }
 
 /// Encodes a notification such as `initialized`.
@@ -586,6 +638,51 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn results_read_for_their_ids_in_one_pass_give_the_ids_the_raw_ones_give() {
+        let lines = [
+            r#"{"id":2,"result":{"thread":{"id":"thr_1","cwd":"/","turns":[]},"model":"m"}}"#,
+            r#"{"id":3,"result":{"turn":{"id":"turn_1","items":[],"status":"inProgress"}}}"#,
+            r#"{"id":4,"result":{"thread":{"id":7}}}"#,
+            r#"{"id":4,"result":{"thread":"x"}}"#,
+            r#"{"id":4,"result":{"turn":{"id":null}}}"#,
+            r#"{"id":4,"result":null}"#,
+            r#"{"id":4,"result":[]}"#,
+            r#"{"id":4}"#,
+            r#"{"result":{"thread":{"id":"late"}},"id":4}"#,
+            r#"{"id":5,"error":{"code":-1,"message":"no"}}"#,
+        ];
+        let ids = |line: &str, shape: ResultShape| match decode_with(line.as_bytes(), |_| shape) {
+            Ok(Incoming::Response { id, outcome }) => Some((
+                id,
+                outcome
+                    .as_ref()
+                    .map(|r| {
+                        (
+                            r.thread_id().map(Cow::into_owned),
+                            r.turn_id().map(Cow::into_owned),
+                        )
+                    })
+                    .map_err(|e| e.code),
+            )),
+            _ => None,
+        };
+        for line in lines {
+            assert_eq!(
+                ids(line, ResultShape::Ids),
+                ids(line, ResultShape::Raw),
+                "{line}"
+            );
+        }
+        let Ok(Incoming::Response { outcome: Ok(r), .. }) =
+            decode_with(lines[0].as_bytes(), |_| ResultShape::Ids)
+        else {
+            panic!()
+        };
+        assert!(matches!(r, RpcResult::Ids(_)));
+        assert!(matches!(r.thread_id(), Some(Cow::Borrowed("thr_1"))));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::*;
 use crate::worker::lines::LineRef;
 use crate::worker::process::WorkerOutput;
+use crate::worker::protocol::ResultShape;
 use std::pin::Pin;
 use std::task::Poll;
 use tokio::io::BufReader;
@@ -74,7 +75,13 @@ impl WorkerConnection {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        match protocol::decode(line) {
+        // The per-request answers are read for their ids only, in the envelope's pass.
+        let pending = &self.pending;
+        let shape = |id| match pending.get(&id).map(|p| p.method) {
+            Some(RpcMethod::ThreadStart | RpcMethod::TurnStart) => ResultShape::Ids,
+            _ => ResultShape::Raw,
+        };
+        match protocol::decode_with(line, shape) {
             Ok(Incoming::Response { id, outcome }) => self.on_response(id, outcome, ctx),
             Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
             Ok(Incoming::ServerRequest { id, method, params }) => {

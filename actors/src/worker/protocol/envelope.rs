@@ -5,8 +5,8 @@
 //! before `method`, duplicate keys, not JSON at all) is decoded again by the lenient
 //! two-pass decoder, so the outcome of every line is what that decoder says.
 
-use super::{NoteParams, RpcError};
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use super::{NoteParams, ResultShape, RpcError, RpcResult, StartedIds};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -17,7 +17,7 @@ pub(super) struct Fast<'a> {
     pub id: Option<Value>,
     pub method: Option<Cow<'a, str>>,
     pub params: Params<'a>,
-    pub result: Option<&'a RawValue>,
+    pub result: RpcResult<'a>,
     pub error: Option<RpcError>,
 }
 
@@ -54,15 +54,29 @@ fn give_up<E: de::Error>() -> E {
     E::custom("not on the fast path")
 }
 
-impl<'de> Deserialize<'de> for Fast<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(FastVisitor)
+/// Decodes `line` in one pass; an answer's result as `shape(id)` says.
+pub(super) fn decode_fast(
+    line: &[u8],
+    shape: impl Fn(u64) -> ResultShape,
+) -> serde_json::Result<Fast<'_>> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let fast = FastVisitor(shape).deserialize(&mut de)?;
+    de.end()?;
+    Ok(fast)
+}
+
+/// The envelope's visitor, with what to read an answer's result as.
+struct FastVisitor<F>(F);
+
+impl<'de, F: Fn(u64) -> ResultShape> DeserializeSeed<'de> for FastVisitor<F> {
+    type Value = Fast<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Fast<'de>, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-struct FastVisitor;
-
-impl<'de> Visitor<'de> for FastVisitor {
+impl<'de, F: Fn(u64) -> ResultShape> Visitor<'de> for FastVisitor<F> {
     type Value = Fast<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,7 +88,7 @@ impl<'de> Visitor<'de> for FastVisitor {
             id: None,
             method: None,
             params: Params::Absent,
-            result: None,
+            result: RpcResult::Raw(None),
             error: None,
         };
         // Which keys were present (a duplicate is left to the lenient decoder's verdict).
@@ -116,7 +130,13 @@ impl<'de> Visitor<'de> for FastVisitor {
                 }
                 Key::Result => {
                     once(3)?;
-                    out.result = map.next_value()?;
+                    let shape = out.id.as_ref().and_then(Value::as_u64).map(&self.0);
+                    out.result = if shape == Some(ResultShape::Ids) {
+                        let ids = map.next_value::<Option<StartedIds<'de>>>()?;
+                        ids.map_or(RpcResult::Raw(None), RpcResult::Ids)
+                    } else {
+                        RpcResult::Raw(map.next_value()?)
+                    };
                 }
                 Key::Error => {
                     once(4)?;
@@ -136,7 +156,7 @@ mod tests {
     use super::*;
 
     fn fast(line: &[u8]) -> Option<Fast<'_>> {
-        serde_json::from_slice(line).ok()
+        decode_fast(line, |_| ResultShape::Raw).ok()
     }
 
     #[test]
@@ -153,10 +173,10 @@ mod tests {
         let response = br#"{"id":17,"result":{"turn":{"id":"turn_42","items":[]}}}"#;
         let f = fast(response).unwrap();
         assert_eq!(f.id, Some(Value::from(17)));
-        assert_eq!(
-            f.result.map(RawValue::get),
-            Some(r#"{"turn":{"id":"turn_42","items":[]}}"#)
-        );
+        let RpcResult::Raw(Some(raw)) = f.result else {
+            panic!()
+        };
+        assert_eq!(raw.get(), r#"{"turn":{"id":"turn_42","items":[]}}"#);
         let request = br#"{"id":"r1","method":"item/tool/call","params":{"threadId":"t"}}"#;
         assert!(matches!(fast(request).unwrap().params, Params::Raw(_)));
     }
