@@ -1,6 +1,15 @@
-//! The app-server JSON-RPC subset codexd speaks: encoding our requests, decoding the
-//! worker's lines leniently (no `jsonrpc` field, extra fields), and reading the few fields
-//! we use out of results and notifications.
+//! The app-server JSON-RPC subset codexd speaks: encoding our requests (`encode.rs`),
+//! decoding the worker's lines leniently (no `jsonrpc` field, extra fields; one pass on the
+//! hot path, `envelope.rs`), and reading the few fields we use out of results and
+//! notifications.
+
+mod encode;
+mod envelope;
+
+pub use encode::{
+    encode_request, DynamicTools, ThreadRef, ThreadStartParams, TraceField, TurnInput, TurnRef,
+    TurnStartParams,
+};
 
 use crate::labels::{ProtocolErrorKind, ServerRequestKind, UpstreamErrorKind};
 use crate::turn::{DeltaKind, TokenUsage, TurnStatus};
@@ -9,13 +18,14 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::borrow::Cow;
 
-/// A decoded line from a worker. Notifications, the hot path, are decoded borrowing from
-/// the line: only the fields codexd reads are materialised, the rest is skipped.
+/// A decoded line from a worker. Notifications and the per-request RPC results, the hot
+/// path, are decoded borrowing from the line: only the fields codexd reads are
+/// materialised, the rest is skipped.
 #[derive(Debug)]
 pub enum Incoming<'a> {
     Response {
         id: u64,
-        outcome: Result<Value, RpcError>,
+        outcome: Result<RpcResult<'a>, RpcError>,
     },
     Notification {
         method: Cow<'a, str>,
@@ -40,7 +50,7 @@ pub struct RpcError {
 struct Envelope<'a> {
     #[serde(default)]
     id: Option<Value>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     method: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     params: Option<&'a RawValue>,
@@ -54,16 +64,17 @@ struct Envelope<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NoteParams<'a> {
-    #[serde(rename = "threadId", borrow)]
+    #[serde(rename = "threadId", borrow, deserialize_with = "borrowed_text")]
     pub thread_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "borrowed_text")]
     pub delta: Option<Cow<'a, str>>,
     #[serde(rename = "willRetry")]
     pub will_retry: Option<bool>,
     pub error: Option<NoteError>,
     #[serde(rename = "tokenUsage")]
     pub token_usage: Option<NoteUsage>,
-    pub turn: Option<NoteTurn>,
+    #[serde(borrow)]
+    pub turn: Option<NoteTurn<'a>>,
     /// `params.item` (only its type: raw `function_call` items are counted).
     #[serde(borrow)]
     pub item: Option<NoteItem<'a>>,
@@ -77,7 +88,7 @@ pub struct NoteParams<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NoteItem<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", borrow, deserialize_with = "borrowed_text")]
     pub kind: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub id: Option<&'a RawValue>,
@@ -116,9 +127,99 @@ pub struct UsageBreakdown {
 /// `params.turn` of `turn/started` and `turn/completed` (its items are skipped).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct NoteTurn {
-    pub id: Option<String>,
-    pub status: Option<String>,
+pub struct NoteTurn<'a> {
+    #[serde(borrow, deserialize_with = "borrowed_text")]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "borrowed_text")]
+    pub status: Option<Cow<'a, str>>,
+}
+
+/// A successful answer's `result`: raw, each method reading what it needs of it (the rare
+/// ones a whole `Value`), or, when the decoder was told the answer is a `thread/start` or
+/// `turn/start` one (`decode_with`), only its ids, read in the same pass as the envelope.
+#[derive(Debug, Clone)]
+pub enum RpcResult<'a> {
+    Raw(Option<&'a RawValue>),
+    Ids(StartedIds<'a>),
+}
+
+/// What the decoder reads of a result (`decode_with`), by the request's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultShape {
+    /// Kept raw (`RpcResult::value` reads it).
+    Raw,
+    /// `thread.id` and `turn.id` only (the answer of `thread/start` or `turn/start`).
+    Ids,
+}
+
+/// `result.thread.id` and `result.turn.id`, everything else skipped.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StartedIds<'a> {
+    #[serde(borrow)]
+    thread: Option<IdOnly<'a>>,
+    #[serde(borrow)]
+    turn: Option<IdOnly<'a>>,
+}
+
+/// `{"id": ...}`, everything else skipped.
+#[derive(Debug, Clone, Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow, deserialize_with = "borrowed_text", default)]
+    id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ThreadStartResult<'a> {
+    #[serde(borrow, default)]
+    thread: Option<IdOnly<'a>>,
+}
+
+#[derive(Deserialize)]
+struct TurnStartResult<'a> {
+    #[serde(borrow, default)]
+    turn: Option<IdOnly<'a>>,
+}
+
+impl<'a> RpcResult<'a> {
+    /// The whole result as a `Value` (`null` when absent, and for a result read for its
+    /// ids only).
+    pub fn value(&self) -> Value {
+        match self {
+            RpcResult::Raw(r) => value_of(*r),
+            RpcResult::Ids(_) => Value::Null,
+        }
+    }
+
+    /// `result.thread.id` of a `thread/start` answer.
+    pub fn thread_id(&self) -> Option<Cow<'a, str>> {
+        match self {
+            RpcResult::Raw(r) => {
+                let r: ThreadStartResult<'a> = serde_json::from_str(r.as_ref()?.get()).ok()?;
+                r.thread?.id
+            }
+            RpcResult::Ids(ids) => ids.thread.as_ref()?.id.clone(),
+        }
+    }
+
+    /// `result.turn.id` of a `turn/start` answer.
+    pub fn turn_id(&self) -> Option<Cow<'a, str>> {
+        match self {
+            RpcResult::Raw(r) => {
+                let r: TurnStartResult<'a> = serde_json::from_str(r.as_ref()?.get()).ok()?;
+                r.turn?.id
+            }
+            RpcResult::Ids(ids) => ids.turn.as_ref()?.id.clone(),
+        }
+    }
+}
+
+/// An optional string borrowed from the line when it has no escapes: serde borrows a
+/// `Cow` field, but never one inside an `Option`.
+fn borrowed_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Ok(Option::<envelope::Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
 fn value_of(raw: Option<&RawValue>) -> Value {
@@ -128,28 +229,56 @@ fn value_of(raw: Option<&RawValue>) -> Value {
 
 /// Decodes one line. Anything that is not a JSON object of a known shape is an error kind.
 pub fn decode(line: &[u8]) -> Result<Incoming<'_>, ProtocolErrorKind> {
-    let raw: Envelope<'_> =
-        serde_json::from_slice(line).map_err(|_| ProtocolErrorKind::InvalidJson)?;
-    match (raw.id, raw.method) {
+    decode_with(line, |_| ResultShape::Raw)
+}
+
+/// Decodes one line; an answer's result is read as `shape(id)` says (when the id comes
+/// before the result, as Codex writes it; else it is kept raw).
+pub fn decode_with(
+    line: &[u8],
+    shape: impl Fn(u64) -> ResultShape,
+) -> Result<Incoming<'_>, ProtocolErrorKind> {
+    match envelope::decode_fast(line, shape) {
+        Ok(f) => incoming(f.id, f.method, f.params, f.result, f.error),
+        Err(_) => decode_lenient(line),
+    }
+}
+
+/// The message an envelope's fields make.
+fn incoming<'a>(
+    id: Option<Value>,
+    method: Option<Cow<'a, str>>,
+    params: envelope::Params<'a>,
+    result: RpcResult<'a>,
+    error: Option<RpcError>,
+) -> Result<Incoming<'a>, ProtocolErrorKind> {
+    use envelope::Params;
+    match (id, method) {
         (Some(id), Some(method)) => Ok(Incoming::ServerRequest {
             id,
             method: method.into_owned(),
-            params: value_of(raw.params),
+            params: match params {
+                Params::Absent => Value::Null,
+                Params::Raw(r) => value_of(Some(r)),
+                // Only a notification's params are read as `NoteParams` (never here).
+                Params::Note(_) => Value::Null,
+            },
         }),
         (None, Some(method)) => {
             // A notification whose params have an unexpected shape is still routed by
             // method (and counted if unknown), never a protocol error.
-            let params = raw
-                .params
-                .and_then(|p| serde_json::from_str(p.get()).ok())
-                .unwrap_or_default();
+            let params = match params {
+                Params::Absent => NoteParams::default(),
+                Params::Note(p) => p,
+                Params::Raw(r) => serde_json::from_str(r.get()).unwrap_or_default(),
+            };
             Ok(Incoming::Notification { method, params })
         }
         (Some(id), None) => {
             let id = id.as_u64().ok_or(ProtocolErrorKind::UnexpectedMessage)?;
-            let outcome = match (raw.result, raw.error) {
+            let outcome = match (result, error) {
                 (_, Some(e)) => Err(e),
-                (r, None) => Ok(value_of(r)),
+                (r, None) => Ok(r),
             };
             Ok(Incoming::Response { id, outcome })
         }
@@ -157,29 +286,22 @@ pub fn decode(line: &[u8]) -> Result<Incoming<'_>, ProtocolErrorKind> {
     }
 }
 
-/// Trace context sent in the JSON-RPC `trace` field.
-#[derive(Debug, Clone, Copy)]
-pub struct TraceField<'a> {
-    pub traceparent: &'a str,
-    pub tracestate: Option<&'a str>,
-}
-
-/// Encodes one request as a line (with its trailing newline).
-pub fn encode_request(
-    id: u64,
-    method: &str,
-    params: Value,
-    trace: Option<TraceField<'_>>,
-) -> Vec<u8> {
-    let mut msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    if let (Some(t), Some(obj)) = (trace, msg.as_object_mut()) {
-        let mut field = json!({"traceparent": t.traceparent});
-        if let (Some(ts), Some(f)) = (t.tracestate, field.as_object_mut()) {
-            f.insert("tracestate".into(), Value::String(ts.to_owned()));
-        }
-        obj.insert("trace".into(), field);
-    }
-    line(&msg)
+/// The two-pass decoder: the envelope with `params` raw, then the params. It takes every
+/// line the one-pass decoder leaves (see `envelope.rs`) and is the reference for both.
+fn decode_lenient(line: &[u8]) -> Result<Incoming<'_>, ProtocolErrorKind> {
+    let raw: Envelope<'_> =
+        serde_json::from_slice(line).map_err(|_| ProtocolErrorKind::InvalidJson)?;
+    let params = match raw.params {
+        Some(r) => envelope::Params::Raw(r),
+        None => envelope::Params::Absent,
+    };
+    incoming(
+        raw.id,
+        raw.method,
+        params,
+        RpcResult::Raw(raw.result),
+        raw.error,
+    )
 }
 
 /// Encodes a notification such as `initialized`.
@@ -198,29 +320,12 @@ pub fn encode_response(id: &Value, outcome: Result<Value, (i64, &str)>) -> Vec<u
 }
 
 fn line(v: &Value) -> Vec<u8> {
-    let mut out = serde_json::to_vec(v).unwrap_or_default();
-    out.push(b'\n');
-    out
+    encode::line(v)
 }
 
 /// `params.threadId` of a server→client request, used to find the owning turn.
 pub fn thread_id(params: &Value) -> Option<&str> {
     params.get("threadId").and_then(Value::as_str)
-}
-
-/// `result.thread.id` of a `thread/start` answer.
-pub fn started_thread_id(result: &Value) -> Option<String> {
-    result
-        .pointer("/thread/id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-/// `result.turn.id` of a `turn/start` answer (also `params.turn.id` of `turn/started`).
-pub fn started_turn_id(v: &Value) -> Option<String> {
-    v.pointer("/turn/id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
 }
 
 /// What a turn notification means for the stream that owns it.
@@ -489,6 +594,140 @@ mod tests {
             classify("remoteControl/status/changed", rc),
             TurnSignal::Ignored
         );
+    }
+
+    /// Lines of every shape: Codex's hot ones, and the odd ones the one pass leaves.
+    const CORPUS: &[&str] = &[
+        r#"{"method":"item/agentMessage/delta","params":{"threadId":"thr_42","turnId":"turn_42","itemId":"msg_42","delta":" sa"},"emittedAtMs":1795979509385}"#,
+        r#"{"method":"item/agentMessage/delta","params":{"threadId":"t","delta":"a\"b\u00e9\n"}}"#,
+        r#"{"method":"turn/started","params":{"threadId":"t","turn":{"id":"u","items":[],"status":"inProgress"}}}"#,
+        r#"{"method":"turn/completed","params":{"threadId":"t","turn":{"id":"u","items":[{"type":"agentMessage","text":"x"}],"status":"completed","error":null}}}"#,
+        r#"{"method":"thread/tokenUsage/updated","params":{"threadId":"t","tokenUsage":{"total":{"totalTokens":8,"inputTokens":3,"outputTokens":5},"last":{}}}}"#,
+        r#"{"method":"item/started","params":{"item":{"type":"reasoning","id":"r","summary":["x"]},"threadId":"t"}}"#,
+        r#"{"method":"error","params":{"threadId":"t","willRetry":false,"error":{"codexErrorInfo":{"responseTooManyFailedAttempts":{"httpStatusCode":429}}}}}"#,
+        r#"{"method":"account/rateLimits/updated","params":{"rateLimits":{"primary":{"usedPercent":5.0}}}}"#,
+        r#"{"method":"x/y","params":[1,2]}"#,
+        r#"{"method":"x/y","params":{"threadId":5}}"#,
+        r#"{"method":"x/y","params":null}"#,
+        r#"{"method":"x/y"}"#,
+        r#"{"params":{"threadId":"t","delta":"d"},"method":"item/agentMessage/delta"}"#,
+        r#"{"method":"a","method":"b"}"#,
+        r#"{"method":"x","params":{"threadId":"t"},"id":3}"#,
+        r#"{"id":3,"method":"item/tool/call","params":{"threadId":"t","callId":"c","tool":"f","arguments":{"a":1}}}"#,
+        r#"{"id":"s1","method":"item/commandExecution/requestApproval","params":{}}"#,
+        r#"{"id":17,"result":{"turn":{"id":"turn_42","items":[],"status":"inProgress"}}}"#,
+        r#"{"id":18,"result":null}"#,
+        r#"{"id":19}"#,
+        r#"{"id":1,"error":{"code":-32600,"message":"Not initialized"}}"#,
+        r#"{"id":-1,"result":{}}"#,
+        r#"{"id":1.5,"result":{}}"#,
+        r#"{"jsonrpc":"2.0","id":2,"result":{"thread":{"id":"thr_1","turns":[]}}}"#,
+        r#"{}"#,
+        r#"[1,2]"#,
+        r#"not json {{{"#,
+        r#"{"method":"x"} trailing"#,
+        r#"{"method":1}"#,
+    ];
+
+    #[test]
+    fn the_one_pass_decodes_every_line_as_the_lenient_decoder_does() {
+        for line in CORPUS {
+            assert_eq!(
+                format!("{:?}", decode(line.as_bytes())),
+                format!("{:?}", decode_lenient(line.as_bytes())),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn results_read_for_their_ids_in_one_pass_give_the_ids_the_raw_ones_give() {
+        let lines = [
+            r#"{"id":2,"result":{"thread":{"id":"thr_1","cwd":"/","turns":[]},"model":"m"}}"#,
+            r#"{"id":3,"result":{"turn":{"id":"turn_1","items":[],"status":"inProgress"}}}"#,
+            r#"{"id":4,"result":{"thread":{"id":7}}}"#,
+            r#"{"id":4,"result":{"thread":"x"}}"#,
+            r#"{"id":4,"result":{"turn":{"id":null}}}"#,
+            r#"{"id":4,"result":null}"#,
+            r#"{"id":4,"result":[]}"#,
+            r#"{"id":4}"#,
+            r#"{"result":{"thread":{"id":"late"}},"id":4}"#,
+            r#"{"id":5,"error":{"code":-1,"message":"no"}}"#,
+        ];
+        let ids = |line: &str, shape: ResultShape| match decode_with(line.as_bytes(), |_| shape) {
+            Ok(Incoming::Response { id, outcome }) => Some((
+                id,
+                outcome
+                    .as_ref()
+                    .map(|r| {
+                        (
+                            r.thread_id().map(Cow::into_owned),
+                            r.turn_id().map(Cow::into_owned),
+                        )
+                    })
+                    .map_err(|e| e.code),
+            )),
+            _ => None,
+        };
+        for line in lines {
+            assert_eq!(
+                ids(line, ResultShape::Ids),
+                ids(line, ResultShape::Raw),
+                "{line}"
+            );
+        }
+        let Ok(Incoming::Response { outcome: Ok(r), .. }) =
+            decode_with(lines[0].as_bytes(), |_| ResultShape::Ids)
+        else {
+            panic!()
+        };
+        assert!(matches!(r, RpcResult::Ids(_)));
+        assert!(matches!(r.thread_id(), Some(Cow::Borrowed("thr_1"))));
+    }
+
+    #[test]
+    fn hot_notifications_borrow_their_strings_from_the_line() {
+        let Ok(Incoming::Notification { method, params }) = decode(CORPUS[0].as_bytes()) else {
+            panic!()
+        };
+        assert!(matches!(method, Cow::Borrowed("item/agentMessage/delta")));
+        assert!(matches!(params.thread_id, Some(Cow::Borrowed("thr_42"))));
+        assert!(matches!(params.delta, Some(Cow::Borrowed(" sa"))));
+        let Ok(Incoming::Notification { params, .. }) = decode(CORPUS[2].as_bytes()) else {
+            panic!()
+        };
+        let turn = params.turn.unwrap();
+        assert!(matches!(turn.id, Some(Cow::Borrowed("u"))));
+        assert!(matches!(turn.status, Some(Cow::Borrowed("inProgress"))));
+    }
+
+    #[test]
+    fn results_give_their_ids_borrowed_and_the_rest_as_values() {
+        let thread =
+            br#"{"id":2,"result":{"thread":{"id":"thr_1","cwd":"/","turns":[]},"model":"m"}}"#;
+        let Ok(Incoming::Response { outcome: Ok(r), .. }) = decode(thread) else {
+            panic!()
+        };
+        assert!(matches!(r.thread_id(), Some(Cow::Borrowed("thr_1"))));
+        assert_eq!(r.turn_id(), None);
+        assert_eq!(r.value()["model"], "m");
+        let turn = br#"{"id":3,"result":{"turn":{"id":"turn_1","items":[]}}}"#;
+        let Ok(Incoming::Response { outcome: Ok(r), .. }) = decode(turn) else {
+            panic!()
+        };
+        assert_eq!(r.turn_id().as_deref(), Some("turn_1"));
+        // What the `Value` pointers answered: no id unless it is a string where expected.
+        for odd in [
+            r#"{"id":4,"result":{"thread":{"id":7}}}"#,
+            r#"{"id":4,"result":{"thread":"x"}}"#,
+            r#"{"id":4,"result":null}"#,
+            r#"{"id":4}"#,
+        ] {
+            let Ok(Incoming::Response { outcome: Ok(r), .. }) = decode(odd.as_bytes()) else {
+                panic!("{odd}")
+            };
+            assert_eq!(r.thread_id(), None, "{odd}");
+        }
     }
 
     #[test]

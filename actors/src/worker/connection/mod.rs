@@ -4,14 +4,15 @@
 
 mod account;
 mod raw_reasoning;
+mod reader;
 mod tool_calls;
 mod turns;
 
 pub use tool_calls::{tool_answer, DiscardParked, ToolSettings};
 
-use super::lines::{Frame, LineReader};
+use super::lines::LineReader;
 use super::process::{ExitInfo, Signal, Spawned};
-use super::protocol::{self, Incoming, TraceField, TurnSignal};
+use super::protocol::{self, Incoming, RpcResult, TraceField, TurnSignal};
 use crate::bus::BusHandle;
 use crate::events::{Event, WorkerEvent};
 use crate::labels::{
@@ -19,6 +20,7 @@ use crate::labels::{
 };
 use crate::turn::{ReqIds, TokenUsage, TurnRequest, TurnStatus, TurnUpdate};
 use actix::prelude::*;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,22 +207,36 @@ impl WorkerConnection {
         }
     }
 
-    fn request(&mut self, method: RpcMethod, params: Value, turn: Option<u64>) -> u64 {
+    /// Sends a request (its params serialised straight into the line) and tracks its answer.
+    fn request<P: Serialize>(&mut self, method: RpcMethod, params: P, turn: Option<u64>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let trace = turn.and_then(|k| self.turns.get(&k)).and_then(|t| {
-            t.request
-                .ctx
-                .traceparent
-                .clone()
-                .map(|tp| (tp, t.request.ctx.tracestate.clone()))
-        });
-        let field = trace.as_ref().map(|(tp, ts)| TraceField {
-            traceparent: tp,
-            tracestate: ts.as_deref(),
-        });
-        let line = protocol::encode_request(id, method.as_str(), params, field);
+        let line = self.encode_request(id, method, params, turn);
         self.send_line(line);
+        self.track(id, method, turn);
+        id
+    }
+
+    /// The request line: its trace context is the turn's, borrowed.
+    fn encode_request<P: Serialize>(
+        &self,
+        id: u64,
+        method: RpcMethod,
+        params: P,
+        turn: Option<u64>,
+    ) -> Vec<u8> {
+        let field = turn.and_then(|k| self.turns.get(&k)).and_then(|t| {
+            let ctx = &t.request.ctx;
+            ctx.traceparent.as_deref().map(|tp| TraceField {
+                traceparent: tp,
+                tracestate: ctx.tracestate.as_deref(),
+            })
+        });
+        protocol::encode_request(id, method.as_str(), params, field)
+    }
+
+    /// Waits for the answer of a request just sent.
+    fn track(&mut self, id: u64, method: RpcMethod, turn: Option<u64>) {
         self.pending.insert(
             id,
             Pending {
@@ -231,7 +247,6 @@ impl WorkerConnection {
                 answer: None,
             },
         );
-        id
     }
 
     /// Whether the worker can still run turns (not condemned, not exited).
@@ -282,7 +297,7 @@ impl WorkerConnection {
     fn on_response(
         &mut self,
         id: u64,
-        outcome: Result<Value, protocol::RpcError>,
+        outcome: Result<RpcResult<'_>, protocol::RpcError>,
         ctx: &mut Context<Self>,
     ) {
         let Some(mut p) = self.pending.remove(&id) else {
@@ -293,7 +308,7 @@ impl WorkerConnection {
             Err(e) => self.rpc_done(&p, RpcOutcome::Error, Some(e.code)),
         }
         if let Some(answer) = p.answer.take() {
-            let _ = answer.send(outcome.as_ref().ok().cloned());
+            let _ = answer.send(outcome.as_ref().ok().map(RpcResult::value));
         }
         match (p.method, outcome) {
             (RpcMethod::Initialize, Ok(_)) => {
@@ -310,17 +325,21 @@ impl WorkerConnection {
                 self.request(RpcMethod::ModelList, json!({"includeHidden": true}), None);
             }
             (RpcMethod::ModelList, Ok(result)) => {
-                self.settings.models.record(&result);
+                self.settings.models.record(&result.value());
             }
             (RpcMethod::Initialize, Err(_)) => self.fail(RestartReason::HandshakeFailed),
             (RpcMethod::AccountRead, answer) => {
-                self.on_account_read(answer.ok().as_ref());
+                self.on_account_read(answer.ok().map(|r| r.value()).as_ref());
                 self.schedule_ping(ctx)
             }
-            (RpcMethod::AccountRateLimitsRead, answer) => self.on_rate_limits_read(answer.ok()),
-            (RpcMethod::ThreadStart, Ok(result)) => self.on_thread_started(p.turn, &result),
+            (RpcMethod::AccountRateLimitsRead, answer) => {
+                self.on_rate_limits_read(answer.ok().map(|r| r.value()))
+            }
+            (RpcMethod::ThreadStart, Ok(result)) => {
+                self.on_thread_started(p.turn, result.thread_id().as_deref())
+            }
             (RpcMethod::TurnStart, Ok(result)) => {
-                self.on_turn_started(p.turn, protocol::started_turn_id(&result))
+                self.on_turn_started(p.turn, result.turn_id().as_deref())
             }
             (RpcMethod::ThreadInjectItems, Ok(_)) => self.on_history_injected(p.turn),
             (
@@ -433,11 +452,10 @@ impl Actor for WorkerConnection {
             }
         });
         self.writer = Some(tx);
-        let frames = LineReader::new(
-            tokio::io::BufReader::with_capacity(64 * 1024, parts.stdout),
+        ctx.spawn(reader::StdoutReader::new(
+            parts.stdout,
             self.settings.max_line_bytes,
-        );
-        ctx.add_stream(frames.into_stream());
+        ));
         let stats = self.stderr.clone();
         let mut stderr = parts.stderr;
         self.pipes.spawn_local(async move {
@@ -478,37 +496,6 @@ impl Actor for WorkerConnection {
     /// However the connection ends, no turn is left waiting on it.
     fn stopped(&mut self, _: &mut Self::Context) {
         self.lose_turns();
-    }
-}
-
-impl StreamHandler<Frame> for WorkerConnection {
-    fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
-        // Once the worker is condemned, nothing more it says is trusted.
-        if matches!(self.link, Link::Condemned(_)) {
-            return;
-        }
-        let line = match frame {
-            Frame::Line(l) => l,
-            Frame::TooLong(n) => return self.on_protocol_error(ProtocolErrorKind::LineTooLong, n),
-        };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        match protocol::decode(&line) {
-            Ok(Incoming::Response { id, outcome }) => self.on_response(id, outcome, ctx),
-            Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
-            Ok(Incoming::ServerRequest { id, method, params }) => {
-                self.on_server_request(&id, &method, &params)
-            }
-            Err(kind) => self.on_protocol_error(kind, line.len() as u64),
-        }
-    }
-
-    fn finished(&mut self, ctx: &mut Self::Context) {
-        // stdout closed: the process is exiting; make sure it does.
-        ctx.run_later(Duration::from_secs(2), |act, _| {
-            let _ = act.control.send(Signal::Kill);
-        });
     }
 }
 

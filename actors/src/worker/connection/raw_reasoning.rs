@@ -32,10 +32,10 @@ impl WorkerConnection {
     /// `thread/start` params for a turn that asked for encrypted reasoning: raw events on.
     pub(super) fn add_raw_reasoning_params(
         request: &TurnRequest,
-        obj: &mut serde_json::Map<String, Value>,
+        params: &mut protocol::ThreadStartParams<'_>,
     ) {
         if request.features.include_encrypted {
-            obj.insert("experimentalRawEvents".into(), Value::Bool(true));
+            params.experimental_raw_events = true;
         }
     }
 }

@@ -366,40 +366,30 @@ impl WorkerConnection {
             .get_mut(&key)
             .and_then(|t| t.tools.injecting.take());
         if let Some(th) = thread {
-            self.on_thread_started(Some(key), &json!({"thread": {"id": th}}));
+            self.on_thread_started(Some(key), Some(&th));
         }
     }
 
     /// `thread/start` params for a turn with client tools: the tools, and the raw events
     /// that tell when a model response is complete.
-    pub(super) fn add_tool_params(request: &TurnRequest, obj: &mut serde_json::Map<String, Value>) {
+    pub(super) fn add_tool_params<'a>(
+        request: &'a TurnRequest,
+        params: &mut protocol::ThreadStartParams<'a>,
+    ) {
         let tools = &request.tools.tools;
         if tools.is_empty() {
             return;
         }
-        let specs: Vec<Value> = tools
-            .iter()
-            .map(|t| {
-                json!({"type": "function", "name": t.name, "description": t.description,
-                       "inputSchema": t.parameters})
-            })
-            .collect();
-        obj.insert("dynamicTools".into(), Value::Array(specs));
-        obj.insert("experimentalRawEvents".into(), Value::Bool(true));
+        params.dynamic_tools = protocol::DynamicTools(tools);
+        params.experimental_raw_events = true;
         // A client that brings its own tools brings its own prompt: when the operator lets
         // client system text through, it replaces Codex's built-in agent prompt.
-        if let Some(text) = obj.remove("developerInstructions") {
-            obj.insert("baseInstructions".into(), text);
-        }
+        params.base_instructions = params.developer_instructions.take();
     }
 
-    /// `turn/start` params of a replayed turn: the history is on the thread, the input is
-    /// empty.
-    pub(super) fn adjust_turn_start(request: &TurnRequest, params: &mut Value) {
-        if let (Some(Followup::Replay { .. }), Some(obj)) =
-            (&request.tools.followup, params.as_object_mut())
-        {
-            obj.insert("input".into(), Value::Array(Vec::new()));
-        }
+    /// Whether the turn is a replay: its history is injected on the thread and its
+    /// `turn/start` input is empty.
+    pub(super) fn is_replay(request: &TurnRequest) -> bool {
+        matches!(request.tools.followup, Some(Followup::Replay { .. }))
     }
 }

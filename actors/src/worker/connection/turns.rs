@@ -4,6 +4,8 @@
 //! unsupported gets an error).
 
 use super::*;
+use crate::worker::protocol::{ThreadRef, ThreadStartParams, TurnInput, TurnRef, TurnStartParams};
+use std::borrow::Cow;
 
 /// One turn's lifecycle on this worker, with the ids the worker gave so far. A turn that
 /// waits on client tool results across two HTTP requests is `Parked` between them.
@@ -59,19 +61,22 @@ impl WorkerConnection {
         if let Some(th) = t.phase.thread_id() {
             self.by_thread.remove(th);
             if self.alive() {
-                let params = json!({ "threadId": th });
-                self.request(RpcMethod::ThreadUnsubscribe, params, None);
+                self.request(
+                    RpcMethod::ThreadUnsubscribe,
+                    ThreadRef { thread_id: th },
+                    None,
+                );
             }
         }
     }
 
     /// Sends `turn/interrupt` for a turn whose ids are known; it becomes `Interrupting`.
     pub(super) fn send_interrupt(&mut self, key: u64, thread_id: String, turn_id: String) {
-        self.request(
-            RpcMethod::TurnInterrupt,
-            json!({"threadId": thread_id, "turnId": turn_id}),
-            Some(key),
-        );
+        let params = TurnRef {
+            thread_id: &thread_id,
+            turn_id: &turn_id,
+        };
+        self.request(RpcMethod::TurnInterrupt, params, Some(key));
         if let Some(t) = self.turns.get_mut(&key) {
             t.phase = TurnPhase::Interrupting { thread_id, turn_id };
         }
@@ -91,9 +96,10 @@ impl WorkerConnection {
         }
     }
 
-    pub(super) fn on_thread_started(&mut self, turn: Option<u64>, result: &Value) {
+    /// The worker named the thread (`result.thread.id` of the `thread/start` answer).
+    pub(super) fn on_thread_started(&mut self, turn: Option<u64>, thread_id: Option<&str>) {
         let Some(key) = turn else { return };
-        let Some(thread_id) = protocol::started_thread_id(result) else {
+        let Some(thread_id) = thread_id else {
             self.notify(key, TurnUpdate::Refused);
             self.drop_turn(key);
             return;
@@ -101,11 +107,11 @@ impl WorkerConnection {
         let Some(phase) = self.take_phase(key) else {
             // The stream gave up on the turn before its thread existed: release it now.
             if self.alive() {
-                let params = json!({ "threadId": thread_id });
-                self.request(RpcMethod::ThreadUnsubscribe, params, None);
+                self.request(RpcMethod::ThreadUnsubscribe, ThreadRef { thread_id }, None);
             }
             return;
         };
+        let thread_id = thread_id.to_owned();
         match phase {
             TurnPhase::StartingThread => {
                 // A replay injects the history first and comes back here when it is on.
@@ -113,27 +119,12 @@ impl WorkerConnection {
                     return self.set_phase(key, TurnPhase::StartingThread);
                 }
                 self.by_thread.insert(thread_id.clone(), key);
-                self.set_phase(
-                    key,
-                    TurnPhase::StartingTurn {
-                        thread_id: thread_id.clone(),
-                    },
-                );
-                let Some(t) = self.turns.get(&key) else {
+                let Some(r) = self.turns.get(&key).map(|t| t.request.clone()) else {
                     return;
                 };
-                let mut params = json!({
-                    "threadId": thread_id,
-                    "input": [{"type": "text", "text": t.request.input}],
-                });
-                if let (Some(effort), Some(obj)) =
-                    (&t.request.reasoning_effort, params.as_object_mut())
-                {
-                    obj.insert("effort".into(), Value::String(effort.clone()));
-                }
-                Self::adjust_turn_start(&t.request, &mut params);
-                crate::worker::turn_options::apply(&mut params, &t.request.features);
+                let params = Self::turn_start_params(&r, &thread_id);
                 self.request(RpcMethod::TurnStart, params, Some(key));
+                self.set_phase(key, TurnPhase::StartingTurn { thread_id });
             }
             TurnPhase::CancelledBeforeThread => {
                 self.notify(key, TurnUpdate::Completed(TurnStatus::Interrupted));
@@ -152,7 +143,7 @@ impl WorkerConnection {
 
     /// The worker named the turn (in the `turn/start` answer or a `turn/started`
     /// notification, whichever comes first).
-    pub(super) fn on_turn_started(&mut self, turn: Option<u64>, turn_id: Option<String>) {
+    pub(super) fn on_turn_started(&mut self, turn: Option<u64>, turn_id: Option<&str>) {
         let (Some(key), Some(turn_id)) = (turn, turn_id) else {
             return;
         };
@@ -165,9 +156,10 @@ impl WorkerConnection {
                     key,
                     TurnUpdate::Started {
                         thread_id: thread_id.clone(),
-                        turn_id: turn_id.clone(),
+                        turn_id: turn_id.to_owned(),
                     },
                 );
+                let turn_id = turn_id.to_owned();
                 self.set_phase(key, TurnPhase::Running { thread_id, turn_id });
             }
             TurnPhase::CancelledBeforeTurn { thread_id } => {
@@ -175,10 +167,10 @@ impl WorkerConnection {
                     key,
                     TurnUpdate::Started {
                         thread_id: thread_id.clone(),
-                        turn_id: turn_id.clone(),
+                        turn_id: turn_id.to_owned(),
                     },
                 );
-                self.send_interrupt(key, thread_id, turn_id);
+                self.send_interrupt(key, thread_id, turn_id.to_owned());
             }
             other @ (TurnPhase::StartingThread
             | TurnPhase::CancelledBeforeThread
@@ -188,14 +180,15 @@ impl WorkerConnection {
         }
     }
 
-    pub(super) fn on_notification(&mut self, method: &str, params: protocol::NoteParams<'_>) {
+    pub(super) fn on_notification(&mut self, method: &str, mut params: protocol::NoteParams<'_>) {
         let key = params
             .thread_id
             .as_deref()
             .and_then(|th| self.by_thread.get(th))
             .copied();
-        let started_turn = match method {
-            "turn/started" => params.turn.as_ref().and_then(|t| t.id.clone()),
+        // Taken out (borrowed from the line): `classify` reads nothing else of it.
+        let started_turn: Option<Cow<'_, str>> = match method {
+            "turn/started" => params.turn.as_mut().and_then(|t| t.id.take()),
             _ => None,
         };
         if let Some(k) = key {
@@ -225,8 +218,42 @@ impl WorkerConnection {
                 self.notify(key, TurnUpdate::Completed(status));
                 self.drop_turn(key);
             }
-            TurnSignal::Ignored => self.on_turn_started(Some(key), started_turn),
+            TurnSignal::Ignored => self.on_turn_started(Some(key), started_turn.as_deref()),
             TurnSignal::Unknown => self.count_unknown(),
+        }
+    }
+
+    /// `thread/start` params of a fresh turn.
+    fn thread_start_params<'a>(
+        r: &'a TurnRequest,
+        settings: &'a ConnectionSettings,
+    ) -> ThreadStartParams<'a> {
+        let mut params = ThreadStartParams {
+            approval_policy: &settings.approval_policy,
+            cwd: settings.cwd.as_deref(),
+            developer_instructions: r.developer_instructions.as_deref(),
+            ephemeral: true,
+            model: &r.codex_model,
+            sandbox: &settings.sandbox,
+            ..ThreadStartParams::default()
+        };
+        Self::add_tool_params(r, &mut params);
+        Self::add_raw_reasoning_params(r, &mut params);
+        params
+    }
+
+    /// `turn/start` params: the text input (none for a replay, whose history is on the
+    /// thread), the effort and the request's features (`turn_options.rs` names them).
+    fn turn_start_params<'a>(r: &'a TurnRequest, thread_id: &'a str) -> TurnStartParams<'a> {
+        TurnStartParams {
+            effort: r.reasoning_effort.as_deref(),
+            input: TurnInput {
+                text: (!Self::is_replay(r)).then_some(r.input.as_str()),
+                images: &r.features.images,
+            },
+            output_schema: r.features.output_schema.as_ref(),
+            summary: r.features.reasoning_summary.as_deref(),
+            thread_id,
         }
     }
 
@@ -286,23 +313,7 @@ impl Handler<StartTurn> for WorkerConnection {
         if self.continue_parked(&msg) {
             return;
         }
-        let r = &msg.request;
-        let mut params = json!({
-            "ephemeral": true,
-            "model": r.codex_model,
-            "approvalPolicy": self.settings.approval_policy,
-            "sandbox": self.settings.sandbox,
-        });
-        if let Some(obj) = params.as_object_mut() {
-            if let Some(di) = &r.developer_instructions {
-                obj.insert("developerInstructions".into(), Value::String(di.clone()));
-            }
-            if let Some(cwd) = &self.settings.cwd {
-                obj.insert("cwd".into(), Value::String(cwd.clone()));
-            }
-            Self::add_tool_params(r, obj);
-            Self::add_raw_reasoning_params(r, obj);
-        }
+        let r = msg.request.clone();
         self.turns.insert(
             msg.key,
             TurnEntry {
@@ -312,6 +323,8 @@ impl Handler<StartTurn> for WorkerConnection {
                 tools: Default::default(),
             },
         );
+        let settings = self.settings.clone();
+        let params = Self::thread_start_params(&r, &settings);
         self.request(RpcMethod::ThreadStart, params, Some(msg.key));
     }
 }
