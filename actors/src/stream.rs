@@ -173,10 +173,11 @@ impl UpstreamStream {
             if stopped {
                 // A stop sequence: the answer is complete; the rest of the turn is not wanted.
                 let _ = self.out.send(StreamOutput::Usage(self.usage));
-                return self.abort(StreamOutcome::Completed, ctx);
+                self.abort(StreamOutcome::Completed, ctx);
             }
         }
-        // The idle deadline moves with `last_delta_at`; the timer reads it when it fires.
+        // No timer to re-arm: the idle deadline moves with `last_delta_at`, which the stream's
+        // one timer reads when it fires (`stream/timer.rs`).
     }
 
     /// Stops the turn on the worker: `Running` becomes `Aborting`. The consumer learns the

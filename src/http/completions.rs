@@ -140,7 +140,7 @@ async fn run(
     let (features, effort) = super::openai::features::resolve(
         &parsed.features,
         kind,
-        &model,
+        model,
         &state.efforts,
         state.api.max_image_bytes,
     )?;
