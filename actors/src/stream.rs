@@ -3,6 +3,11 @@
 //! interrupts the turn when the client goes away, a timer fires or the supervisor's drain
 //! deadline passes. Its phases (`Phase`) carry the lease while it holds capacity; it ends
 //! exactly once, with one `StreamOutcome`.
+//!
+//! Cost per stream, on purpose: actix polls every future an actor has spawned each time the
+//! actor wakes (each delta), so a stream keeps at most three: the turn start, one watcher
+//! (client gone or drain, whichever comes first) and one timer (`stream/timer.rs`) that serves
+//! keepalive, first-token and idle deadlines and is not re-armed per delta.
 
 use crate::bus::BusHandle;
 use crate::events::{Event, StreamEvent, StreamSummary};
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 mod retry;
+mod timer;
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
@@ -83,7 +89,8 @@ pub struct UpstreamStream {
     chunks: u64,
     usage: TokenUsage,
     upstream_error: Option<UpstreamErrorKind>,
-    idle_timer: Option<SpawnHandle>,
+    /// The next keepalive comment, when keepalives are on (`stream/timer.rs`).
+    next_keepalive: Option<Instant>,
     /// The generated text, kept only when content capture is on.
     captured: String,
     /// The request's stop sequences, when it sent some.
@@ -120,7 +127,7 @@ impl UpstreamStream {
             chunks: 0,
             usage: TokenUsage::default(),
             upstream_error: None,
-            idle_timer: None,
+            next_keepalive: None,
             captured: String::new(),
             retried: false,
         }
@@ -128,15 +135,6 @@ impl UpstreamStream {
 
     fn emit(&self, e: StreamEvent) {
         self.bus.publish(Event::Stream(e));
-    }
-
-    fn arm_idle(&mut self, ctx: &mut Context<Self>) {
-        if let Some(h) = self.idle_timer.take() {
-            ctx.cancel_future(h);
-        }
-        self.idle_timer = Some(ctx.run_later(self.settings.idle_timeout, |act, ctx| {
-            act.abort(StreamOutcome::TimeoutIdle, ctx);
-        }));
     }
 
     fn on_delta(&mut self, kind: DeltaKind, text: String, ctx: &mut Context<Self>) {
@@ -175,10 +173,11 @@ impl UpstreamStream {
             if stopped {
                 // A stop sequence: the answer is complete; the rest of the turn is not wanted.
                 let _ = self.out.send(StreamOutput::Usage(self.usage));
-                return self.abort(StreamOutcome::Completed, ctx);
+                self.abort(StreamOutcome::Completed, ctx);
             }
         }
-        self.arm_idle(ctx);
+        // No timer to re-arm: the idle deadline moves with `last_delta_at`, which the stream's
+        // one timer reads when it fires (`stream/timer.rs`).
     }
 
     /// Stops the turn on the worker: `Running` becomes `Aborting`. The consumer learns the
@@ -328,26 +327,20 @@ impl Actor for UpstreamStream {
         }));
         let drain_deadline = lease.interrupted();
         self.turn_sent_at = Instant::now();
-        ctx.run_later(self.settings.first_token_timeout, |act, ctx| {
-            if act.first_token_at.is_none() {
-                act.abort(StreamOutcome::TimeoutFirstToken, ctx);
-            }
-        });
-        if !self.settings.keepalive.is_zero() {
-            ctx.run_interval(self.settings.keepalive, |act, _| {
-                let _ = act.out.send(StreamOutput::Keepalive);
-            });
-        }
+        self.start_timer(ctx);
+        // One watcher for both ends from outside; the first to happen aborts the turn (the
+        // other would find it aborted already). A vanished client wins a tie, as before.
         let out = self.out.clone();
         ctx.spawn(
-            async move { out.closed().await }
-                .into_actor(self)
-                .map(|_, act, ctx| act.abort(StreamOutcome::ClientAbort, ctx)),
-        );
-        ctx.spawn(
-            drain_deadline
-                .into_actor(self)
-                .map(|_, act, ctx| act.abort(StreamOutcome::Shutdown, ctx)),
+            async move {
+                tokio::select! {
+                    biased;
+                    () = out.closed() => StreamOutcome::ClientAbort,
+                    () = drain_deadline => StreamOutcome::Shutdown,
+                }
+            }
+            .into_actor(self)
+            .map(|outcome, act, ctx| act.abort(outcome, ctx)),
         );
     }
 

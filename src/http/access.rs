@@ -3,6 +3,7 @@
 //! body is fully sent, or when the client goes away first.
 
 use super::errors::ApiError;
+use super::hot::Hot;
 use super::ids;
 use super::routes::{status_class, Method, Route};
 use super::state::AppState;
@@ -16,6 +17,7 @@ use codexd_actors::labels::RequestOutcome;
 use codexd_actors::stream::UpstreamTiming;
 use codexd_actors::turn::ReqIds;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -88,7 +90,9 @@ impl RequestFacts {
 
 /// Everything needed to emit the request's completion event.
 struct Completion {
-    state: AppState,
+    /// The worker thread's state and handles: shared, not cloned per request.
+    state: Rc<AppState>,
+    hot: Rc<Hot>,
     facts: Arc<RequestFacts>,
     method: Method,
     route: Route,
@@ -113,20 +117,17 @@ impl Completion {
                 .ok()
                 .and_then(|mut f| f.permit.take()),
         );
-        if !self.route.is_operational() {
-            self.state
-                .metrics
-                .requests_in_flight
-                .with_label_values(&[self.route.as_str()])
-                .dec();
+        if let Some(g) = self.hot.in_flight(self.route) {
+            g.dec();
         }
+        // Taken, not cloned: this runs once, and nothing reads the facts' model or error after.
         let (model, stream, error_code, error, failed_after, gone, wait) =
             match self.facts.inner.lock() {
-                Ok(f) => (
-                    f.model.clone(),
+                Ok(mut f) => (
+                    f.model.take(),
                     f.stream,
                     f.error_code,
-                    f.error.clone(),
+                    f.error.take(),
                     f.failed_after_headers,
                     f.client_gone,
                     f.timing.as_ref().map(|t| t.wait()),
@@ -206,7 +207,7 @@ impl MessageBody for MeteredBody {
 
 /// Prepares a request: ids, facts and the in-flight gauge. Returns the completion guard,
 /// which records a client abort if it is dropped before the response exists.
-fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
+fn begin(state: &Rc<AppState>, hot: &Rc<Hot>, req: &ServiceRequest) -> Completion {
     let headers = req.headers();
     let req_id = headers
         .get("x-request-id")
@@ -253,11 +254,9 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
     }
     let method = Method::parse(req.method().as_str());
     if !route.is_operational() {
-        state
-            .metrics
-            .requests_in_flight
-            .with_label_values(&[route.as_str()])
-            .inc();
+        if let Some(g) = hot.in_flight(route) {
+            g.inc();
+        }
         state.bus.publish(Event::Http(HttpEvent::RequestReceived {
             ids: facts.ids.clone(),
             method: method.label(),
@@ -267,14 +266,10 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
     let user_agent = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
-        .map(|s| {
-            s.chars()
-                .filter(|c| c.is_ascii_graphic() || *c == ' ')
-                .take(64)
-                .collect()
-        });
+        .map(user_agent);
     Completion {
         state: state.clone(),
+        hot: hot.clone(),
         facts,
         method,
         route,
@@ -286,11 +281,22 @@ fn begin(state: &AppState, req: &ServiceRequest) -> Completion {
     }
 }
 
+/// The user agent as logged: printable ASCII and spaces only, at most 64 characters.
+fn user_agent(s: &str) -> String {
+    let keep = |c: char| c.is_ascii_graphic() || c == ' ';
+    // The common case, a short clean header, is copied as is.
+    if s.len() <= 64 && s.chars().all(keep) {
+        return s.to_owned();
+    }
+    s.chars().filter(|c| keep(*c)).take(64).collect()
+}
+
 /// Runs the service for one request and wraps its response.
 pub fn wrap<S>(
     req: ServiceRequest,
     srv: &S,
-    state: AppState,
+    state: Rc<AppState>,
+    hot: Rc<Hot>,
 ) -> impl std::future::Future<Output = Result<ServiceResponse<MeteredBody>, actix_web::Error>> + 'static
 where
     S: actix_web::dev::Service<
@@ -300,24 +306,22 @@ where
     >,
     S::Future: 'static,
 {
-    let completion = begin(&state, &req);
+    let completion = begin(&state, &hot, &req);
     let fut = srv.call(req);
-    finish(fut, completion, state)
+    finish(fut, completion)
 }
 
 async fn finish<F>(
     fut: F,
     mut completion: Completion,
-    state: AppState,
 ) -> Result<ServiceResponse<MeteredBody>, actix_web::Error>
 where
     F: std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>,
 {
-    let req_id = completion.facts.ids.req_id.clone();
     let mut res = fut.await?;
     completion.status = res.status().as_u16();
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&req_id) {
+    if let Ok(v) = HeaderValue::from_str(&completion.facts.ids.req_id) {
         h.insert(HeaderName::from_static("x-request-id"), v);
     }
     if let Some(rate) = completion.facts.rate() {
@@ -327,7 +331,7 @@ where
         HeaderName::from_static("access-control-expose-headers"),
         HeaderValue::from_static("X-Request-Id"),
     );
-    if let Some(origin) = &state.cors_origin {
+    if let Some(origin) = &completion.state.cors_origin {
         h.insert(
             HeaderName::from_static("access-control-allow-origin"),
             origin.clone(),

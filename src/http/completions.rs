@@ -6,6 +6,7 @@ use super::access::RequestFacts;
 use super::auth;
 use super::body;
 use super::errors::ApiError;
+use super::hot::Hot;
 use super::ids;
 use super::openai::chat::{self, ChatSse};
 use super::openai::request::{parse_chat, parse_responses, Parsed};
@@ -13,9 +14,10 @@ use super::openai::responses::{self, ResponsesSse};
 use super::openai::ApiKind;
 use super::peer::{self, PeerSocket};
 use super::routes::Route;
+use super::sse_body::{Sse, SseBody};
 use super::state::AppState;
 use actix::Actor;
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use codexd_actors::clock;
 use codexd_actors::events::{Event, HttpEvent};
@@ -122,21 +124,23 @@ async fn run(
     let body = body::read(req, payload, state.api.body_limits(), facts).await?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| ApiError::InvalidJson)?;
-    let parsed = match kind {
+    let mut parsed = match kind {
         ApiKind::Chat => parse_chat(&value)?,
         ApiKind::Responses => parse_responses(&value)?,
     };
-    let model = state
+    let (model_index, model) = state
         .api
-        .model(&parsed.model)
-        .ok_or(ApiError::ModelNotFound)?
-        .clone();
+        .models
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.id == parsed.model)
+        .ok_or(ApiError::ModelNotFound)?;
     facts.set_model(&model.id, parsed.stream);
     let mut plan = super::followup::plan(kind, &value, state, &facts.ids)?;
     let (features, effort) = super::openai::features::resolve(
         &parsed.features,
         kind,
-        &model,
+        model,
         &state.efforts,
         state.api.max_image_bytes,
     )?;
@@ -187,7 +191,7 @@ async fn run(
         codex_model: model.codex_model.clone(),
         reasoning_effort: effort,
         developer_instructions: if state.api.allow_system_prompt {
-            parsed.system.clone()
+            parsed.system.take()
         } else {
             None
         },
@@ -198,20 +202,23 @@ async fn run(
                 super::openai::features::JSON_OBJECT_INSTRUCTION
             )
         } else {
-            parsed.input.clone()
+            std::mem::take(&mut parsed.input)
         },
         stream: parsed.stream,
         accepted_at,
-        tools: plan.turn.clone(),
+        tools: std::mem::take(&mut plan.turn),
         features,
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let timing = Arc::new(UpstreamTiming::default());
     facts.set_timing(timing.clone());
-    let gap = state
-        .metrics
-        .chunk_gap
-        .with_label_values(&[route.as_str(), model.id.as_str()]);
+    let gap = match req.app_data::<Rc<Hot>>() {
+        Some(hot) => hot.chunk_gap(route_of(kind), model_index, &model.id),
+        None => state
+            .metrics
+            .chunk_gap
+            .with_label_values(&[route.as_str(), model.id.as_str()]),
+    };
     UpstreamStream::new(
         Arc::new(turn),
         lease,
@@ -290,62 +297,41 @@ async fn unary(
     let created = clock::unix_seconds();
     let body = match kind {
         ApiKind::Chat => {
-            let mut body = chat::body(
-                &format!("chatcmpl-{}", ids::hex(12)),
-                created,
-                model,
-                &text,
-                &usage,
-            );
-            chat::tool_calls::attach(&mut body, &calls);
-            body
+            let id = format!("chatcmpl-{}", ids::hex(12));
+            chat::completion::Completion::new(&id, created, model, &text, &usage, &calls).to_bytes()
         }
         ApiKind::Responses => {
+            use responses::object::{Item, Response, Usage};
             let id = format!("resp_{}", ids::hex(24));
-            let mut body = responses::body(
-                &id,
-                &format!("msg_{}", ids::hex(24)),
-                created,
-                model,
-                &text,
-                &usage,
-            );
-            responses::tool_calls::attach(&mut body, &calls);
+            let msg_id = format!("msg_{}", ids::hex(24));
             if let Some(m) = memo.as_mut() {
                 m.finish(&id, &text, &calls);
             }
-            super::openai::echo::apply(body, echo)
+            // One reasoning item first when there is a summary or encrypted content, then the
+            // message (dropped when it is empty next to calls), then the calls.
+            let rs_id = (!reasoning.is_empty() || encrypted.is_some())
+                .then(|| format!("rs_{}", ids::hex(24)));
+            let mut output = Vec::with_capacity(2 + calls.len());
+            if let Some(rs_id) = &rs_id {
+                output.push(Item::Reasoning {
+                    id: rs_id,
+                    text: &reasoning,
+                    encrypted: encrypted.as_deref(),
+                });
+            }
+            if !text.is_empty() || calls.is_empty() {
+                output.push(Item::Message {
+                    id: &msg_id,
+                    text: &text,
+                });
+            }
+            output.extend(calls.iter().map(Item::Call));
+            Response::completed(&id, created, model, &output, Usage::of(&usage), echo).to_bytes()
         }
-    };
-    let body = match kind {
-        ApiKind::Responses => {
-            super::openai::reasoning_sse::prepend_with(body, &reasoning, encrypted.as_deref())
-        }
-        ApiKind::Chat => body,
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(body.to_string()))
-}
-
-enum Sse {
-    Chat(ChatSse),
-    Responses(ResponsesSse),
-}
-
-impl Sse {
-    fn prelude(&mut self, out: &mut Vec<u8>) {
-        match self {
-            Sse::Chat(c) => c.prelude(out),
-            Sse::Responses(r) => r.prelude(out),
-        }
-    }
-    fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
-        match self {
-            Sse::Chat(c) => c.encode(item, out),
-            Sse::Responses(r) => r.encode(item, out),
-        }
-    }
+        .body(body))
 }
 
 /// Holds the headers until the first output, an error or `header_hold`, so that early
@@ -413,46 +399,10 @@ async fn stream(
         super::followup::observe(&mut memo, &item);
         done = sse.encode(item, &mut head);
     }
-    let initial = Some(Bytes::from(head));
-    // actix-web only notices a vanished client when a write fails, so while waiting for the
-    // next output the body also probes the socket; a hang-up ends the body, which drops the
-    // receiver and makes the stream actor interrupt the turn.
-    let body = futures_util::stream::unfold(
-        (rx, sse, done, initial, facts, peer, memo),
-        |(mut rx, mut sse, done, initial, facts, peer, mut memo)| async move {
-            if let Some(b) = initial {
-                return Some((
-                    Ok::<_, actix_web::Error>(b),
-                    (rx, sse, done, None, facts, peer, memo),
-                ));
-            }
-            if done {
-                return None;
-            }
-            let item = tokio::select! {
-                item = rx.recv() => item.unwrap_or(StreamOutput::Ended(StreamOutcome::WorkerLost)),
-                _ = peer::hang_up(peer.as_deref()) => {
-                    facts.set_client_gone();
-                    return None;
-                }
-            };
-            if let StreamOutput::Ended(o) = item {
-                if !o.is_completed() {
-                    facts.set_error(&ApiError::Stream(o), true);
-                }
-            }
-            let mut out = Vec::with_capacity(256);
-            super::followup::observe(&mut memo, &item);
-            let done = sse.encode(item, &mut out);
-            Some((
-                Ok(Bytes::from(out)),
-                (rx, sse, done, None, facts, peer, memo),
-            ))
-        },
-    );
+    let body = SseBody::new(rx, sse, head, done, facts, peer, memo);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        .body(body))
 }

@@ -62,13 +62,19 @@ impl PeerSocket {
     }
 }
 
+/// The probe's schedule: at once, then every `PROBE_EVERY`.
+pub fn probe() -> tokio::time::Interval {
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
 /// Resolves once the peer has hung up; never resolves without a socket to probe.
 pub async fn hang_up(peer: Option<&PeerSocket>) {
     let Some(peer) = peer else {
         return std::future::pending().await;
     };
-    let mut tick = tokio::time::interval(PROBE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = probe();
     loop {
         tick.tick().await;
         if peer.hung_up() {

@@ -5,6 +5,7 @@
 //! a 404.
 
 use super::conn::ConnWatch;
+use super::hot::Hot;
 use super::peer::PeerSocket;
 use super::routes::{Listener, Route};
 use super::state::AppState;
@@ -50,11 +51,16 @@ pub fn build(
 ) -> std::io::Result<Server> {
     let bus = state.bus.clone();
     let server = HttpServer::new(move || {
-        let st = state.clone();
+        // Per worker thread: the state the middleware shares with every request it wraps, and
+        // the metric handles resolved for this thread (`hot.rs`).
+        let st = Rc::new(state.clone());
+        let hot = Rc::new(Hot::new(&state));
+        let wrap_hot = hot.clone();
         let mut app = App::new()
             .app_data(web::Data::new(state.clone()))
+            .app_data(hot)
             .app_data(web::PayloadConfig::new(usize::MAX))
-            .wrap_fn(move |req, srv| access::wrap(req, srv, st.clone()));
+            .wrap_fn(move |req, srv| access::wrap(req, srv, st.clone(), wrap_hot.clone()));
         let serves = |listener| match listener {
             Listener::Api => role == Role::Api,
             Listener::Any => true,

@@ -6,6 +6,7 @@ use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::turn::{StreamOutput, TokenUsage};
 use serde_json::{json, Value};
 
+pub mod completion;
 pub mod tool_calls;
 
 /// Usage in chat-completions vocabulary.
@@ -19,7 +20,8 @@ pub fn usage(u: &TokenUsage) -> Value {
     })
 }
 
-/// The non-stream body.
+/// The non-stream body as a `json!` tree: the reference the typed body the route sends
+/// (`completion.rs`) is checked against.
 pub fn body(id: &str, created: u64, model: &str, text: &str, u: &TokenUsage) -> Value {
     json!({
         "id": id,
@@ -45,14 +47,17 @@ pub struct ChatSse {
     pub include_usage: bool,
     pub req_id: String,
     usage: TokenUsage,
-    /// Everything of a content chunk before the escaped text, built once per stream: the
-    /// per-delta frame is then a copy, the escaped text and a fixed tail.
-    content_head: Vec<u8>,
+    /// Everything of a chunk before its `delta` object, built once per stream: a content
+    /// frame is then a copy, the escaped text and a fixed tail; the role and finish chunks
+    /// are a copy and a fixed delta.
+    chunk_head: Vec<u8>,
     /// Tool calls streamed so far (the next call's `index`).
     tool_calls: usize,
 }
 
 const CONTENT_TAIL: &[u8] = b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+const ROLE_DELTA: &[u8] =
+    b"{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
 
 fn frame(out: &mut Vec<u8>, v: &Value) {
     out.extend_from_slice(b"data: ");
@@ -68,18 +73,18 @@ impl ChatSse {
         include_usage: bool,
         req_id: String,
     ) -> Self {
-        let mut content_head = b"data: {\"id\":".to_vec();
-        let _ = serde_json::to_writer(&mut content_head, &id);
-        content_head.extend_from_slice(
+        let mut chunk_head = b"data: {\"id\":".to_vec();
+        let _ = serde_json::to_writer(&mut chunk_head, &id);
+        chunk_head.extend_from_slice(
             format!(",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":")
                 .as_bytes(),
         );
-        let _ = serde_json::to_writer(&mut content_head, &model);
-        content_head.extend_from_slice(b",\"system_fingerprint\":null,");
+        let _ = serde_json::to_writer(&mut chunk_head, &model);
+        chunk_head.extend_from_slice(b",\"system_fingerprint\":null,");
         if include_usage {
-            content_head.extend_from_slice(b"\"usage\":null,");
+            chunk_head.extend_from_slice(b"\"usage\":null,");
         }
-        content_head.extend_from_slice(b"\"choices\":[{\"index\":0,\"delta\":{\"content\":");
+        chunk_head.extend_from_slice(b"\"choices\":[{\"index\":0,\"delta\":");
         Self {
             id,
             created,
@@ -87,7 +92,7 @@ impl ChatSse {
             include_usage,
             req_id,
             usage: TokenUsage::default(),
-            content_head,
+            chunk_head,
             tool_calls: 0,
         }
     }
@@ -111,17 +116,50 @@ impl ChatSse {
 
     /// The first frame: the assistant role.
     pub fn prelude(&mut self, out: &mut Vec<u8>) {
-        frame(
-            out,
-            &self.chunk(json!({"role": "assistant", "content": ""}), None),
-        );
+        out.extend_from_slice(&self.chunk_head);
+        out.extend_from_slice(ROLE_DELTA);
+    }
+
+    /// The finish chunk: an empty delta and the finish reason.
+    fn finish_frame(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.chunk_head);
+        out.extend_from_slice(b"{},\"logprobs\":null,\"finish_reason\":\"");
+        out.extend_from_slice(self.finish_reason().as_bytes());
+        out.extend_from_slice(b"\"}]}\n\n");
+    }
+
+    /// The usage chunk (`stream_options.include_usage`): no choices, the usage.
+    fn usage_frame(&self, out: &mut Vec<u8>) {
+        #[derive(serde::Serialize)]
+        struct UsageChunk<'a> {
+            choices: [(); 0],
+            created: u64,
+            id: &'a str,
+            model: &'a str,
+            object: &'static str,
+            system_fingerprint: Option<()>,
+            usage: completion::Usage,
+        }
+        out.extend_from_slice(b"data: ");
+        let chunk = UsageChunk {
+            choices: [],
+            created: self.created,
+            id: &self.id,
+            model: &self.model,
+            object: "chat.completion.chunk",
+            system_fingerprint: None,
+            usage: completion::Usage::of(&self.usage),
+        };
+        let _ = serde_json::to_writer(&mut *out, &chunk);
+        out.extend_from_slice(b"\n\n");
     }
 
     /// Encodes one output; returns true once the stream is over.
     pub fn encode(&mut self, item: StreamOutput, out: &mut Vec<u8>) -> bool {
         match item {
             StreamOutput::Text(t) => {
-                out.extend_from_slice(&self.content_head);
+                out.extend_from_slice(&self.chunk_head);
+                out.extend_from_slice(b"{\"content\":");
                 let _ = serde_json::to_writer(&mut *out, &t);
                 out.extend_from_slice(CONTENT_TAIL);
                 false
@@ -141,15 +179,9 @@ impl ChatSse {
                 false
             }
             StreamOutput::Ended(StreamOutcome::Completed) => {
-                frame(out, &self.chunk(json!({}), Some(self.finish_reason())));
+                self.finish_frame(out);
                 if self.include_usage {
-                    frame(
-                        out,
-                        &json!({
-                            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                            "model": self.model, "system_fingerprint": null, "choices": [], "usage": usage(&self.usage),
-                        }),
-                    );
+                    self.usage_frame(out);
                 }
                 out.extend_from_slice(b"data: [DONE]\n\n");
                 true
@@ -188,6 +220,44 @@ mod tests {
             let got: Value = serde_json::from_str(data).unwrap();
             let want = sse.chunk(json!({"content": "a \"quoted\"\n line ✓"}), None);
             assert_eq!(got, want);
+        }
+    }
+
+    fn frames(out: &[u8]) -> Vec<Value> {
+        std::str::from_utf8(out)
+            .unwrap()
+            .split_terminator("\n\n")
+            .map(|f| f.strip_prefix("data: ").unwrap())
+            .filter(|d| *d != "[DONE]")
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn role_finish_and_usage_frames_are_the_json_chunks() {
+        let u = TokenUsage {
+            input: 2,
+            output: 3,
+            cached_input: 1,
+            reasoning: 1,
+            total: 0,
+        };
+        for include_usage in [false, true] {
+            let mut sse = ChatSse::new("c-1".into(), 7, "m\"x".into(), include_usage, "r".into());
+            let mut out = Vec::new();
+            sse.prelude(&mut out);
+            sse.encode(StreamOutput::Usage(u), &mut out);
+            assert!(sse.encode(StreamOutput::Ended(StreamOutcome::Completed), &mut out));
+            assert!(out.ends_with(b"data: [DONE]\n\n"));
+            let mut want = vec![
+                sse.chunk(json!({"role": "assistant", "content": ""}), None),
+                sse.chunk(json!({}), Some("stop")),
+            ];
+            if include_usage {
+                want.push(json!({"id": "c-1", "object": "chat.completion.chunk", "created": 7,
+                    "model": "m\"x", "system_fingerprint": null, "choices": [], "usage": usage(&u)}));
+            }
+            assert_eq!(frames(&out), want);
         }
     }
 }

@@ -5,7 +5,9 @@ use crate::http::errors::ApiError;
 use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::turn::{StreamOutput, TokenUsage};
 use serde_json::{json, Value};
+use std::io::Write as _;
 
+pub mod object;
 pub mod tool_calls;
 
 /// Usage in Responses vocabulary.
@@ -64,7 +66,8 @@ pub fn response(
     })
 }
 
-/// The non-stream body.
+/// The non-stream body as a `json!` tree: the reference the typed object the route sends
+/// (`object.rs`) is checked against.
 pub fn body(
     id: &str,
     msg_id: &str,
@@ -149,24 +152,32 @@ impl ResponsesSse {
         out.extend_from_slice(b"\n\n");
     }
 
-    fn snapshot(&self, status: &str, output: Vec<Value>, usage_v: Value, error: Value) -> Value {
-        let r = response(
-            &self.id,
-            self.created,
-            &self.model,
+    /// A `response` snapshot in `status`, with the request settings echoed.
+    fn snapshot<'a>(
+        &'a self,
+        status: &'a str,
+        output: &'a [Value],
+        usage: Option<object::Usage>,
+    ) -> object::Response<'a> {
+        object::Response {
+            id: &self.id,
+            created: self.created,
+            model: &self.model,
             status,
-            output,
-            usage_v,
-            error,
-        );
-        super::echo::apply(r, &self.echo)
+            output: object::Output::Values(output),
+            usage,
+            error: None,
+            echo: &self.echo,
+        }
     }
 
     /// `response.created`, `response.in_progress`, and the opened message item and part.
     pub fn prelude(&mut self, out: &mut Vec<u8>) {
-        let r = self.snapshot("in_progress", vec![], Value::Null, Value::Null);
-        self.event(out, "response.created", json!({"response": r.clone()}));
-        self.event(out, "response.in_progress", json!({"response": r}));
+        let r = self.snapshot("in_progress", &[], None);
+        let mut seq = self.seq;
+        response_event(out, &mut seq, "response.created", &r);
+        response_event(out, &mut seq, "response.in_progress", &r);
+        self.seq = seq;
         let item = message_item(&self.msg_id, "", "in_progress");
         self.event(
             out,
@@ -204,7 +215,8 @@ impl ResponsesSse {
                 out.extend_from_slice(&self.delta_head);
                 let _ = serde_json::to_writer(&mut *out, &t);
                 out.extend_from_slice(DELTA_TAIL);
-                out.extend_from_slice(self.seq.to_string().as_bytes());
+                // Written in place: a `to_string` here would allocate per delta.
+                let _ = write!(out, "{}", self.seq);
                 out.extend_from_slice(b"}\n\n");
                 self.seq += 1;
                 self.text.push_str(&t);
@@ -243,8 +255,10 @@ impl ResponsesSse {
                 );
                 let mut output = self.final_output(item, &text);
                 output.extend(self.reasoning.finished());
-                let r = self.snapshot("completed", output, usage(&self.usage), Value::Null);
-                self.event(out, "response.completed", json!({"response": r}));
+                let r = self.snapshot("completed", &output, Some(object::Usage::of(&self.usage)));
+                let mut seq = self.seq;
+                response_event(out, &mut seq, "response.completed", &r);
+                self.seq = seq;
                 true
             }
             StreamOutput::Ended(failure) => {
@@ -258,17 +272,43 @@ impl ResponsesSse {
         let e = ApiError::Stream(failure);
         let error = json!({"code": e.code(), "message": e.message(&self.req_id)});
         // No echo: an error frame never carries client content (instructions, metadata, ...).
-        let r = response(
-            &self.id,
-            self.created,
-            &self.model,
-            "failed",
-            vec![],
-            Value::Null,
-            error,
-        );
-        self.event(out, "response.failed", json!({"response": r}));
+        let no_echo = serde_json::Map::new();
+        let r = object::Response {
+            id: &self.id,
+            created: self.created,
+            model: &self.model,
+            status: "failed",
+            output: object::Output::Values(&[]),
+            usage: None,
+            error: Some(&error),
+            echo: &no_echo,
+        };
+        let mut seq = self.seq;
+        response_event(out, &mut seq, "response.failed", &r);
+        self.seq = seq;
     }
+}
+
+/// One `response.*` event carrying a snapshot, keys in the order the `json!` form had them.
+fn response_event(out: &mut Vec<u8>, seq: &mut u64, ty: &str, r: &object::Response) {
+    #[derive(serde::Serialize)]
+    struct Event<'a> {
+        response: &'a object::Response<'a>,
+        sequence_number: u64,
+        #[serde(rename = "type")]
+        kind: &'a str,
+    }
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+    let ev = Event {
+        response: r,
+        sequence_number: *seq,
+        kind: ty,
+    };
+    let _ = serde_json::to_writer(&mut *out, &ev);
+    out.extend_from_slice(b"\n\n");
+    *seq += 1;
 }
 
 #[cfg(test)]
@@ -294,6 +334,103 @@ mod tests {
             got,
             json!({"type": "response.output_text.delta", "item_id": "msg_\"1", "output_index": 0,
                    "content_index": 0, "delta": "a \"b\"\n✓", "logprobs": [], "sequence_number": 4})
+        );
+    }
+
+    /// The events of `out`, as (type, data).
+    fn events(out: &[u8]) -> Vec<(String, String)> {
+        std::str::from_utf8(out)
+            .unwrap()
+            .split_terminator("\n\n")
+            .map(|e| {
+                let (ty, data) = e.split_once("\ndata: ").unwrap();
+                (
+                    ty.strip_prefix("event: ").unwrap().to_owned(),
+                    data.to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_are_byte_for_byte_the_json_response_objects() {
+        let echo = super::super::echo::responses_settings(
+            json!({"instructions": "be \"brief\"", "temperature": 0.5, "metadata": {"a": "b"},
+                   "user": "u", "text": {"verbosity": "low"}})
+            .as_object()
+            .unwrap(),
+        );
+        let u = TokenUsage {
+            input: 2,
+            output: 3,
+            cached_input: 1,
+            reasoning: 0,
+            total: 0,
+        };
+        let mut sse = ResponsesSse::new("resp_1".into(), "msg_1".into(), 7, "m".into(), "r".into())
+            .with_echo(echo.clone());
+        let mut out = Vec::new();
+        sse.prelude(&mut out);
+        sse.encode(StreamOutput::Text("hi \"x\"".into()), &mut out);
+        sse.encode(StreamOutput::Usage(u), &mut out);
+        assert!(sse.encode(StreamOutput::Ended(StreamOutcome::Completed), &mut out));
+        let ev = events(&out);
+        let snap = |status: &str, output: Vec<Value>, usage_v: Value| {
+            super::super::echo::apply(
+                response("resp_1", 7, "m", status, output, usage_v, Value::Null),
+                &echo,
+            )
+        };
+        let want = |ty: &str, seq: u64, r: Value| {
+            json!({"response": r, "sequence_number": seq, "type": ty}).to_string()
+        };
+        let in_progress = snap("in_progress", vec![], Value::Null);
+        assert_eq!(
+            ev[0],
+            (
+                "response.created".into(),
+                want("response.created", 0, in_progress.clone())
+            )
+        );
+        assert_eq!(
+            ev[1],
+            (
+                "response.in_progress".into(),
+                want("response.in_progress", 1, in_progress)
+            )
+        );
+        let last = ev.last().unwrap();
+        let completed = snap(
+            "completed",
+            vec![message_item("msg_1", "hi \"x\"", "completed")],
+            usage(&u),
+        );
+        let seq = (ev.len() - 1) as u64;
+        assert_eq!(
+            last,
+            &(
+                "response.completed".into(),
+                want("response.completed", seq, completed)
+            )
+        );
+
+        let mut sse = ResponsesSse::new(
+            "resp_2".into(),
+            "msg_2".into(),
+            8,
+            "m".into(),
+            "req_9".into(),
+        )
+        .with_echo(echo.clone());
+        let mut out = Vec::new();
+        sse.prelude(&mut out);
+        assert!(sse.encode(StreamOutput::Ended(StreamOutcome::WorkerLost), &mut out));
+        let e = ApiError::Stream(StreamOutcome::WorkerLost);
+        let error = json!({"code": e.code(), "message": e.message("req_9")});
+        let failed = response("resp_2", 8, "m", "failed", vec![], Value::Null, error);
+        assert_eq!(
+            events(&out).last().unwrap(),
+            &("response.failed".into(), want("response.failed", 4, failed))
         );
     }
 }

@@ -11,8 +11,8 @@ fn entry(index: usize, c: &ToolCall) -> Value {
            "function": {"name": c.name, "arguments": c.arguments}})
 }
 
-/// Puts the calls on a non-stream body: `content` is the text written before them (null
-/// when there was none).
+/// Puts the calls on a non-stream `json!` body: `content` is the text written before them
+/// (null when there was none). The reference for the typed body (`completion.rs`).
 pub fn attach(body: &mut Value, calls: &[ToolCall]) {
     if calls.is_empty() {
         return;
