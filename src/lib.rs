@@ -9,6 +9,7 @@ pub use codexd_demo_worker as demo_worker;
 pub mod http;
 pub mod limits;
 pub mod listen;
+pub mod log_lines;
 pub mod logging;
 pub mod memory;
 pub mod nofile;

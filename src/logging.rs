@@ -13,12 +13,18 @@ use std::sync::Mutex;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Keeps the async drain alive; dropping it writes out every pending line.
-pub struct LogGuard(Option<slog_async::AsyncGuard>);
+/// Keeps the async drain and the event-line thread alive; dropping it writes out every
+/// pending line.
+pub struct LogGuard(
+    Option<slog_async::AsyncGuard>,
+    Option<crate::log_lines::LinesGuard>,
+);
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        // Joins the log thread, which has then written everything into the buffer.
+        // Event lines first (they were queued before the process began to exit), then the
+        // async drain's: each thread has then written everything into the buffer.
+        drop(self.1.take());
         drop(self.0.take());
         crate::stdout_buffer::SharedStdout::flush_if_started();
     }
@@ -61,18 +67,25 @@ fn json_drain<W: Write + Send + 'static>(w: W, flush: bool) -> slog_json::Json<W
 /// Builds the root logger for the configured format and level.
 pub fn root(cfg: &Log) -> (Logger, LogGuard) {
     let level = filter_level(cfg.level);
-    let (async_drain, guard) = match cfg.format {
+    let (async_drain, guard, lines) = match cfg.format {
         LogFormat::Json => {
             let out = crate::stdout_buffer::SharedStdout::get();
-            build_async(json_drain(
+            // Bus events are encoded by their own thread (log_lines.rs); the logger keeps
+            // the few lines written without a bus (start-up failures).
+            let lines = crate::log_lines::start(out.clone()).map(|(_, g)| g);
+            let (d, g) = build_async(json_drain(
                 crate::stdout_buffer::WholeLines::new(out),
                 false,
-            ))
+            ));
+            (d, g, lines)
         }
-        LogFormat::Pretty => build_async(Pretty),
+        LogFormat::Pretty => {
+            let (d, g) = build_async(Pretty);
+            (d, g, None)
+        }
     };
     let drain = LevelFilter::new(async_drain, level).fuse();
-    (Logger::root(drain, o!()), LogGuard(Some(guard)))
+    (Logger::root(drain, o!()), LogGuard(Some(guard), lines))
 }
 
 fn build_async<D>(d: D) -> (slog_async::Async, slog_async::AsyncGuard)
@@ -84,6 +97,12 @@ where
         .overflow_strategy(slog_async::OverflowStrategy::Block)
         .thread_name("codexd-log".into())
         .build_with_guard()
+}
+
+/// A synchronous JSON logger writing to `w` (tests compare its lines with log_lines.rs').
+#[cfg(test)]
+pub fn json_logger_for_tests<W: Write + Send + 'static>(w: W) -> Logger {
+    Logger::root(Mutex::new(json_drain(w, true)).fuse(), o!())
 }
 
 /// A synchronous JSON logger for the last words of a dying process.

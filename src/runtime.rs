@@ -76,10 +76,12 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
 
     // The series move on the publishing threads; the collector only renders them.
     let metrics = Arc::new(metrics);
-    let (bus_addr, bus) = Bus::new(logger.clone(), Some(handles.bus_dropped.clone())).start_inline(
-        metrics.clone(),
-        crate::logging::filter_level(config.log.level),
-    );
+    let level = crate::logging::filter_level(config.log.level);
+    let mut bus_actor = Bus::new(logger.clone(), Some(handles.bus_dropped.clone()));
+    if let Some(lines) = crate::log_lines::sink() {
+        bus_actor = bus_actor.with_line_sink(Box::new(lines), level);
+    }
+    let (bus_addr, bus) = bus_actor.start_inline(metrics.clone(), level);
     let usage = crate::usage::start(&config, &metrics, &bus_addr, &bus)
         .map_err(StartupError::UsageLedgerFailed)?;
     let collector = MetricsCollector::shared(metrics).start();

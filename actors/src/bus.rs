@@ -86,9 +86,17 @@ struct Optional {
 /// whether anyone wants an event before sending it.
 type Interests = Arc<RwLock<Vec<Interest>>>;
 
+/// Where a daemon's event lines go instead of a `Logger`: a log thread that encodes each
+/// stamped envelope once, off the bus's thread (`src/log_lines.rs`). The bus hands it the
+/// envelopes at or above `level` only.
+pub trait LineSink: Send {
+    fn line(&self, envelope: Arc<Envelope>);
+}
+
 /// The bus actor.
 pub struct Bus {
     logger: Logger,
+    lines: Option<(Box<dyn LineSink>, Level)>,
     required: Vec<Required>,
     optional: Vec<Optional>,
     dropped: Option<IntCounterVec>,
@@ -101,6 +109,7 @@ impl Bus {
     pub fn new(logger: Logger, dropped: Option<IntCounterVec>) -> Self {
         Self {
             logger,
+            lines: None,
             required: Vec::new(),
             optional: Vec::new(),
             dropped,
@@ -123,6 +132,31 @@ impl Bus {
             })),
         };
         (addr, handle)
+    }
+
+    /// Event lines go to `sink` (encoded there) instead of through the logger.
+    pub fn with_line_sink(mut self, sink: Box<dyn LineSink>, level: Level) -> Self {
+        self.lines = Some((sink, level));
+        self
+    }
+
+    /// Stamps the event and writes its line: to the line sink when there is one, else
+    /// through the logger.
+    fn stamp_and_write(&self, event: Event) -> Arc<Envelope> {
+        match &self.lines {
+            None => Arc::new(stamp(&self.logger, event)),
+            Some((sink, level)) => {
+                let envelope = Arc::new(Envelope {
+                    seq: SEQ.fetch_add(1, Ordering::Relaxed),
+                    at: SystemTime::now(),
+                    event,
+                });
+                if envelope.event.meta().level.is_at_least(*level) {
+                    sink.line(envelope.clone());
+                }
+                envelope
+            }
+        }
     }
 
     fn add_interest(&self, wants: Interest) {
@@ -178,7 +212,7 @@ impl Handler<SubscribeTo> for Bus {
 impl Handler<Publish> for Bus {
     type Result = ();
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
-        let envelope = Arc::new(stamp(&self.logger, msg.0));
+        let envelope = self.stamp_and_write(msg.0);
         for r in &self.required {
             if (r.wants)(&envelope.event) {
                 r.recipient.do_send(Published(envelope.clone()));
@@ -208,7 +242,7 @@ impl Handler<Publish> for Bus {
             }
         }
         for r in reports {
-            stamp(&self.logger, Event::Runtime(r));
+            self.stamp_and_write(Event::Runtime(r));
         }
     }
 }
@@ -224,7 +258,29 @@ pub fn stamp(logger: &Logger, event: Event) -> Envelope {
     }
 }
 
-/// Writes the log line for one event. The one place event log lines come from.
+/// Serialises one event's line fields (its own fields, then `event`, `component`, `seq`)
+/// into `s`, as [`write_line`] does through a logger: what a line sink encodes.
+pub fn serialize_line(seq: u64, event: &Event, s: &mut dyn Serializer) -> slog::Result {
+    let meta = event.meta();
+    let rs = RecordStatic {
+        location: &LOCATION,
+        tag: "",
+        level: meta.level,
+    };
+    let line = Line {
+        seq,
+        name: meta.name,
+        component: meta.component.as_str(),
+        event,
+    };
+    line.serialize(
+        &Record::new(&rs, &format_args!("{}", meta.msg), BorrowedKV(&line)),
+        s,
+    )
+}
+
+/// Writes the log line for one event through a logger. With [`serialize_line`], the one
+/// place event log lines come from.
 fn write_line(logger: &Logger, seq: u64, event: &Event) {
     let meta = event.meta();
     let rs = RecordStatic {

@@ -1,0 +1,277 @@
+//! The event-line thread (`log.format = "json"`): the bus hands it each stamped envelope at
+//! or above the log level, and it encodes the line once, straight into bytes, off the bus's
+//! thread, then writes every line it has in one go to the shared stdout buffer. The line is
+//! the one slog-json writes (`version`, `service`, `msg`, `level`, `ts`, the event's fields,
+//! `event`, `component`, `seq`), without building an owned copy of every field first.
+
+use crate::stdout_buffer::SharedStdout;
+use codexd_actors::bus::{self, Envelope, LineSink};
+use slog::{Key, Level, Serializer};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Lines waiting for the thread; a full queue blocks the bus, as slog-async's `Block` did.
+const QUEUE: usize = 16_384;
+/// How long the guard waits for the thread to write out what is queued.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
+enum Msg {
+    Line(Arc<Envelope>),
+    /// Write out everything before this, then answer.
+    Flush(SyncSender<()>),
+}
+
+/// The bus's end: a [`LineSink`].
+pub struct EventLines(SyncSender<Msg>);
+
+impl LineSink for EventLines {
+    fn line(&self, envelope: Arc<Envelope>) {
+        let _ = self.0.send(Msg::Line(envelope));
+    }
+}
+
+/// Writes out every queued line when dropped (the daemon's exit).
+pub struct LinesGuard(SyncSender<Msg>);
+
+impl Drop for LinesGuard {
+    fn drop(&mut self) {
+        let (ack, done) = sync_channel(1);
+        if self.0.send(Msg::Flush(ack)).is_ok() {
+            let _ = done.recv_timeout(FLUSH_WAIT);
+        }
+    }
+}
+
+static SINK: OnceLock<SyncSender<Msg>> = OnceLock::new();
+
+/// Starts the thread and makes it the process's line sink ([`sink`]); `None` if it could
+/// not be spawned (lines then go through the logger).
+pub fn start(out: SharedStdout) -> Option<(EventLines, LinesGuard)> {
+    let (tx, rx) = sync_channel(QUEUE);
+    std::thread::Builder::new()
+        .name("codexd-log-lines".into())
+        .spawn(move || run(&rx, out))
+        .ok()?;
+    let _ = SINK.set(tx.clone());
+    Some((EventLines(tx.clone()), LinesGuard(tx)))
+}
+
+/// The process's line sink, when the JSON log thread runs.
+pub fn sink() -> Option<EventLines> {
+    SINK.get().map(|tx| EventLines(tx.clone()))
+}
+
+fn run(rx: &Receiver<Msg>, mut out: SharedStdout) {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        let first = match rx.recv_timeout(Duration::from_secs(3600)) {
+            Ok(m) => m,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut acks = Vec::new();
+        let mut next = Some(first);
+        // Everything already queued goes out in one write.
+        while let Some(m) = next {
+            match m {
+                Msg::Line(e) => encode(&mut buf, &e),
+                Msg::Flush(ack) => acks.push(ack),
+            }
+            next = if buf.len() < 60 * 1024 {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        let _ = out.write_all(&buf);
+        buf.clear();
+        if !acks.is_empty() {
+            out.flush_now();
+            for a in acks {
+                let _ = a.send(());
+            }
+        }
+    }
+    out.flush_now();
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Critical | Level::Error => "error",
+        Level::Warning => "warn",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    }
+}
+
+/// Appends one event's line, newline included.
+pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
+    let meta = e.event.meta();
+    let start = buf.len();
+    buf.extend_from_slice(b"{\"version\":");
+    json_str(buf, crate::logging::VERSION);
+    buf.extend_from_slice(b",\"service\":\"codexd\",\"msg\":");
+    json_str(buf, meta.msg);
+    buf.extend_from_slice(b",\"level\":\"");
+    buf.extend_from_slice(level_name(meta.level).as_bytes());
+    buf.extend_from_slice(b"\",\"ts\":");
+    json_str(buf, &codexd_actors::clock::rfc3339(e.at));
+    let mut fields = Fields { buf };
+    if bus::serialize_line(e.seq, &e.event, &mut fields).is_err() {
+        // A field that cannot be written: drop the half line rather than emit broken JSON.
+        fields.buf.truncate(start);
+        return;
+    }
+    fields.buf.extend_from_slice(b"}\n");
+}
+
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+/// Writes each field as `,"key":value`, with serde_json's escaping and number formatting
+/// (what slog-json uses).
+struct Fields<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+impl Fields<'_> {
+    fn key(&mut self, key: Key) {
+        self.buf.push(b',');
+        json_str(self.buf, key);
+        self.buf.push(b':');
+    }
+
+    fn value<T: serde::Serialize + ?Sized>(&mut self, key: Key, v: &T) -> slog::Result {
+        self.key(key);
+        serde_json::to_writer(&mut *self.buf, v).map_err(|e| slog::Error::Io(e.into()))
+    }
+}
+
+impl Serializer for Fields<'_> {
+    fn emit_arguments(&mut self, key: Key, val: &std::fmt::Arguments<'_>) -> slog::Result {
+        let mut s = String::new();
+        let _ = s.write_fmt(*val);
+        self.value(key, s.as_str())
+    }
+    fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
+        self.value(key, val)
+    }
+    fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_char(&mut self, key: Key, val: char) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_none(&mut self, key: Key) -> slog::Result {
+        self.key(key);
+        self.buf.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn emit_unit(&mut self, key: Key) -> slog::Result {
+        self.emit_none(key)
+    }
+    fn emit_u8(&mut self, key: Key, val: u8) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_u16(&mut self, key: Key, val: u16) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_u32(&mut self, key: Key, val: u32) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_usize(&mut self, key: Key, val: usize) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_i8(&mut self, key: Key, val: i8) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_i16(&mut self, key: Key, val: i16) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_i32(&mut self, key: Key, val: i32) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_i64(&mut self, key: Key, val: i64) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_isize(&mut self, key: Key, val: isize) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_f32(&mut self, key: Key, val: f32) -> slog::Result {
+        self.value(key, &val)
+    }
+    fn emit_f64(&mut self, key: Key, val: f64) -> slog::Result {
+        self.value(key, &val)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codexd_actors::events::{Event, RuntimeEvent};
+    use std::sync::Mutex;
+
+    /// The same envelope through slog-json (the logger path) and through `encode`.
+    #[test]
+    fn a_line_is_the_one_slog_json_writes() {
+        let event = Event::Runtime(RuntimeEvent::DaemonStarted {
+            workers: 2,
+            pid: 42,
+        });
+        let e = Envelope {
+            seq: 7,
+            at: std::time::SystemTime::now(),
+            event,
+        };
+        let mut fast = Vec::new();
+        encode(&mut fast, &e);
+        let fast: serde_json::Value = serde_json::from_slice(&fast).unwrap();
+
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let out = Buf::default();
+        let logger = crate::logging::json_logger_for_tests(out.clone());
+        let stamped = bus::stamp(&logger, e.event.clone());
+        let slow: serde_json::Value = serde_json::from_slice(&out.0.lock().unwrap()).unwrap();
+        let mut fast = fast.as_object().unwrap().clone();
+        let mut slow = slow.as_object().unwrap().clone();
+        assert_eq!(slow.remove("seq"), Some(stamped.seq.into()));
+        assert_eq!(fast.remove("seq"), Some(7.into()));
+        assert!(fast.remove("ts").unwrap().is_string());
+        assert!(slow.remove("ts").unwrap().is_string());
+        assert_eq!(fast, slow);
+        let keys: Vec<_> = fast.keys().cloned().collect();
+        assert!(keys.contains(&"version".to_owned()) && keys.contains(&"component".to_owned()));
+    }
+
+    #[test]
+    fn a_flush_answers_after_the_lines_before_it() {
+        let (s, guard) = start(SharedStdout::get()).unwrap();
+        s.line(Arc::new(Envelope {
+            seq: 1,
+            at: std::time::SystemTime::now(),
+            event: Event::Runtime(RuntimeEvent::ContentCaptureEnabled),
+        }));
+        let (ack, done) = sync_channel(1);
+        s.0.send(Msg::Flush(ack)).unwrap();
+        assert!(done.recv_timeout(Duration::from_secs(5)).is_ok());
+        drop(guard);
+    }
+}
