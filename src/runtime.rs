@@ -169,6 +169,8 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
         )),
         efforts,
         accounts,
+        // The supervisor and every worker connection live on this (the System's) arbiter.
+        stream_home: actix::Arbiter::current(),
     };
     let drain = Duration::from_millis(config.server.drain_timeout_ms);
     let workers = config.server.http_workers;

@@ -219,7 +219,7 @@ async fn run(
             .chunk_gap
             .with_label_values(&[route.as_str(), model.id.as_str()]),
     };
-    UpstreamStream::new(
+    let upstream = UpstreamStream::new(
         Arc::new(turn),
         lease,
         tx,
@@ -227,8 +227,9 @@ async fn run(
         state.streams.clone(),
         gap,
         timing,
-    )
-    .start();
+    );
+    // Next to its connection: the turn's updates stay on one thread.
+    UpstreamStream::start_in_arbiter(&state.stream_home, move |_| upstream);
     let memo = super::followup::Memo::new(kind, state, plan.history);
     if parsed.stream {
         stream(

@@ -83,4 +83,8 @@ pub struct AppState {
     pub efforts: Arc<codexd_actors::worker::models::ModelTable>,
     /// The pool's accounts (a 429 `quota_exhausted` carries the soonest reset).
     pub accounts: Arc<codexd_actors::accounts::AccountBook>,
+    /// Where stream actors run: the arbiter of the worker connections, so that a turn's
+    /// updates never cross a thread between its connection and its stream (only the
+    /// stream's outputs reach the HTTP worker, through its channel).
+    pub stream_home: actix::ArbiterHandle,
 }
