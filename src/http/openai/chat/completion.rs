@@ -191,29 +191,4 @@ mod tests {
             );
         }
     }
-
-    /// A timing, not a test of behaviour: `cargo test --release -p codexd --lib -- --ignored
-    /// --nocapture body_cost` prints the cost of each form.
-    #[test]
-    #[ignore = "a timing for the report, run by hand"]
-    fn body_cost() {
-        let u = TokenUsage::default();
-        let n = 200_000;
-        let t = std::time::Instant::now();
-        let mut len = 0;
-        for _ in 0..n {
-            len += super::super::body("chatcmpl-1", 7, "codex-demo", "You said: hello", &u)
-                .to_string()
-                .len();
-        }
-        let json = t.elapsed() / n;
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            len += Completion::new("chatcmpl-1", 7, "codex-demo", "You said: hello", &u, &[])
-                .to_bytes()
-                .len();
-        }
-        let typed = t.elapsed() / n;
-        println!("chat body: json! {json:?}, typed {typed:?} ({len})");
-    }
 }
