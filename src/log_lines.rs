@@ -9,7 +9,7 @@ use codexd_actors::bus::{self, Envelope, LineSink};
 use slog::{Key, Level, Serializer};
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -64,14 +64,31 @@ pub fn sink() -> Option<EventLines> {
     SINK.get().map(|tx| EventLines(tx.clone()))
 }
 
+/// Between two drains while lines keep coming: the thread polls instead of being woken per
+/// line (no futex on the bus's side), and blocks again once a poll finds nothing.
+const POLL: Duration = Duration::from_millis(2);
+
 fn run(rx: &Receiver<Msg>, mut out: SharedStdout) {
     let mut buf = Vec::with_capacity(64 * 1024);
+    let mut busy = false;
     loop {
-        let first = match rx.recv_timeout(Duration::from_secs(3600)) {
-            Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
+        let first = if busy {
+            std::thread::sleep(POLL);
+            match rx.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Empty) => {
+                    busy = false;
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            }
         };
+        busy = true;
         let mut acks = Vec::new();
         let mut next = Some(first);
         // Everything already queued goes out in one write.
