@@ -65,8 +65,7 @@ impl PeerSocket {
 /// The probe's schedule: every `PROBE_EVERY`, the first one after a period, not at once: a
 /// request answered within it costs no probe (`recv` syscall) at all.
 pub fn probe() -> tokio::time::Interval {
-    let mut tick =
-        tokio::time::interval_at(tokio::time::Instant::now() + PROBE_EVERY, PROBE_EVERY);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + PROBE_EVERY, PROBE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick
 }
