@@ -51,3 +51,18 @@ fn trim() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim() {}
+
+/// No fastbins (`M_MXFAST = 0`): with them, every allocation of a large chunk (a request
+/// handler's future is one, several KB) first consolidates the fastbins, which profiled at
+/// 2–3 % of the daemon; small blocks are still served from glibc's per-thread cache.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(unsafe_code, reason = "mallopt(3) is only reachable through libc")]
+pub fn tune_allocator() {
+    // SAFETY: mallopt(3) with M_MXFAST only changes a malloc parameter; 0 is a valid value.
+    unsafe {
+        libc::mallopt(libc::M_MXFAST, 0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn tune_allocator() {}
