@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint bench deps build
+.PHONY: run test lint bench bench-quick deps build
 
 ## Build and start the daemon with the demo worker on 127.0.0.1:11435 (API key sk-demo).
 run:
@@ -27,6 +27,10 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 ## Build release binaries and run the full benchmark (a few minutes; report in bench-out/).
+## `make bench QUICK=1` (or `make bench-quick`): one short round, the ratios in one line.
 bench:
 	$(CARGO) build --release -p codexd -p codexd-bench
-	./target/release/codexd-bench --codexd target/release/codexd --config config/bench.toml --out bench-out
+	./target/release/codexd-bench $(if $(QUICK),--quick) --codexd target/release/codexd --config config/bench.toml --out bench-out
+
+bench-quick:
+	$(MAKE) bench QUICK=1
