@@ -6,7 +6,7 @@
 
 use crate::stdout_buffer::SharedStdout;
 use codexd_actors::bus::{self, Envelope, LineSink};
-use slog::{Key, Level, Serializer};
+use slog::{Key, Serializer};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -115,16 +115,6 @@ fn run(rx: &Receiver<Msg>, mut out: SharedStdout) {
     out.flush_now();
 }
 
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::Critical | Level::Error => "error",
-        Level::Warning => "warn",
-        Level::Info => "info",
-        Level::Debug => "debug",
-        Level::Trace => "trace",
-    }
-}
-
 /// Appends one event's line, newline included.
 pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
     let meta = e.event.meta();
@@ -134,7 +124,7 @@ pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
     buf.extend_from_slice(b",\"service\":\"codexd\",\"msg\":");
     json_str(buf, meta.msg);
     buf.extend_from_slice(b",\"level\":\"");
-    buf.extend_from_slice(level_name(meta.level).as_bytes());
+    buf.extend_from_slice(crate::logging::level_name(meta.level).as_bytes());
     buf.extend_from_slice(b"\",\"ts\":");
     json_str(buf, &codexd_actors::clock::rfc3339(e.at));
     let mut fields = Fields { buf };

@@ -30,7 +30,8 @@ impl Drop for LogGuard {
     }
 }
 
-fn level_name(l: Level) -> &'static str {
+/// A level's name on the log line (slog's `critical` is written as `error`).
+pub fn level_name(l: Level) -> &'static str {
     match l {
         Level::Critical | Level::Error => "error",
         Level::Warning => "warn",

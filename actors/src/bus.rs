@@ -258,9 +258,10 @@ pub fn stamp(logger: &Logger, event: Event) -> Envelope {
     }
 }
 
-/// Serialises one event's line fields (its own fields, then `event`, `component`, `seq`)
-/// into `s`, as [`write_line`] does through a logger: what a line sink encodes.
-pub fn serialize_line(seq: u64, event: &Event, s: &mut dyn Serializer) -> slog::Result {
+/// Builds the event's log record (its level, fixed message and line fields) and hands it
+/// to `f`: the one place event log lines come from, whether a logger writes them
+/// ([`write_line`]) or a line sink encodes them ([`serialize_line`]).
+fn with_record<R>(seq: u64, event: &Event, f: impl FnOnce(&Record<'_>, &Line<'_>) -> R) -> R {
     let meta = event.meta();
     let rs = RecordStatic {
         location: &LOCATION,
@@ -273,32 +274,21 @@ pub fn serialize_line(seq: u64, event: &Event, s: &mut dyn Serializer) -> slog::
         component: meta.component.as_str(),
         event,
     };
-    line.serialize(
+    f(
         &Record::new(&rs, &format_args!("{}", meta.msg), BorrowedKV(&line)),
-        s,
+        &line,
     )
 }
 
-/// Writes the log line for one event through a logger. With [`serialize_line`], the one
-/// place event log lines come from.
+/// Serialises one event's line fields (its own fields, then `event`, `component`, `seq`)
+/// into `s`: what a line sink encodes.
+pub fn serialize_line(seq: u64, event: &Event, s: &mut dyn Serializer) -> slog::Result {
+    with_record(seq, event, |record, line| line.serialize(record, s))
+}
+
+/// Writes the log line for one event through a logger.
 fn write_line(logger: &Logger, seq: u64, event: &Event) {
-    let meta = event.meta();
-    let rs = RecordStatic {
-        location: &LOCATION,
-        tag: "",
-        level: meta.level,
-    };
-    let line = Line {
-        seq,
-        name: meta.name,
-        component: meta.component.as_str(),
-        event,
-    };
-    logger.log(&Record::new(
-        &rs,
-        &format_args!("{}", meta.msg),
-        BorrowedKV(&line),
-    ));
+    with_record(seq, event, |record, _| logger.log(record));
 }
 
 struct Line<'a> {
