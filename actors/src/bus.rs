@@ -6,7 +6,6 @@
 //! any subscriber never crosses a thread: a debug-only event costs nothing at `info`.
 
 use crate::events::{Event, RuntimeEvent};
-use crate::metrics::Metrics;
 use actix::prelude::*;
 use prometheus::IntCounterVec;
 use slog::{BorrowedKV, Level, Logger, Record, RecordLocation, RecordStatic, Serializer, KV};
@@ -40,6 +39,12 @@ pub struct Publish(pub Event);
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct Published(pub Arc<Envelope>);
+
+/// What moves on the publishing thread itself, before an event goes anywhere: the metrics
+/// (`crate::metrics::Metrics` implements it), whose series are atomics.
+pub trait Observe: Send + Sync {
+    fn observe(&self, event: &Event);
+}
 
 /// Which events a subscriber handles: an exhaustive match in the subscriber's own module, so
 /// a new event does not compile until each subscriber decides.
@@ -120,7 +125,7 @@ impl Bus {
     /// Starts the bus and returns a handle that observes `metrics` on the publishing thread
     /// and sends the bus only the events that are logged at `level` or that a subscriber
     /// wants. Every handle cloned from it does the same.
-    pub fn start_inline(self, metrics: Arc<Metrics>, level: Level) -> (Addr<Bus>, BusHandle) {
+    pub fn start_inline(self, metrics: Arc<dyn Observe>, level: Level) -> (Addr<Bus>, BusHandle) {
         let interests = self.interests.clone();
         let addr = self.start();
         let handle = BusHandle {
@@ -309,7 +314,7 @@ impl KV for Line<'_> {
 
 /// What a daemon's handles do on the publishing thread.
 struct Inline {
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn Observe>,
     /// The log level: events below it are not logged.
     level: Level,
     interests: Interests,

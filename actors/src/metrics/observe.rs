@@ -29,6 +29,12 @@ impl Hot {
     }
 }
 
+impl crate::bus::Observe for Metrics {
+    fn observe(&self, event: &Event) {
+        Metrics::observe(self, event);
+    }
+}
+
 impl Metrics {
     /// Updates series from one event.
     pub fn observe(&self, event: &Event) {
