@@ -125,8 +125,9 @@ pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
     json_str(buf, meta.msg);
     buf.extend_from_slice(b",\"level\":\"");
     buf.extend_from_slice(crate::logging::level_name(meta.level).as_bytes());
-    buf.extend_from_slice(b"\",\"ts\":");
-    json_str(buf, &codexd_actors::clock::rfc3339(e.at));
+    buf.extend_from_slice(b"\",\"ts\":\"");
+    buf.extend_from_slice(&codexd_actors::clock::rfc3339_bytes(e.at));
+    buf.push(b'"');
     let mut fields = Fields { buf };
     if bus::serialize_line(e.seq, &e.event, &mut fields).is_err() {
         // A field that cannot be written: drop the half line rather than emit broken JSON.

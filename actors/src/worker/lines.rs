@@ -101,7 +101,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             let mut go_on = true;
             while pos < avail.len() && handed < budget && go_on {
                 let rest = &avail[pos..];
-                let Some(i) = rest.iter().position(|b| *b == b'\n') else {
+                let Some(i) = memchr::memchr(b'\n', rest) else {
                     // The line goes on past the buffer: keep its start (if within bound).
                     *total += rest.len() as u64;
                     if !*too_long {
