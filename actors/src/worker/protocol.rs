@@ -238,10 +238,32 @@ pub fn decode_with(
     line: &[u8],
     shape: impl Fn(u64) -> ResultShape,
 ) -> Result<Incoming<'_>, ProtocolErrorKind> {
+    if let Some(method) = unread_notification(line) {
+        return Ok(Incoming::Notification {
+            method: Cow::Borrowed(method),
+            params: NoteParams::default(),
+        });
+    }
     match envelope::decode_fast(line, shape) {
         Ok(f) => incoming(f.id, f.method, f.params, f.result, f.error),
         Err(_) => decode_lenient(line),
     }
+}
+
+/// Notifications whose params codexd never reads: `thread/started` carries the whole
+/// thread (about 800 bytes, once per request) and means nothing to a turn.
+const UNREAD: &[&str] = &["thread/started"];
+
+/// The method of a line that opens as Codex writes such a notification
+/// (`{"method":"thread/started",…`): it is routed by its method without being decoded, so
+/// the rest of the line is not checked either (elsewhere, params of an odd shape are
+/// skipped all the same, never a protocol error).
+fn unread_notification(line: &[u8]) -> Option<&'static str> {
+    let rest = line.strip_prefix(b"{\"method\":\"")?;
+    UNREAD.iter().copied().find(|m| {
+        rest.strip_prefix(m.as_bytes())
+            .is_some_and(|r| r.starts_with(b"\","))
+    })
 }
 
 /// The message an envelope's fields make.
@@ -481,6 +503,32 @@ pub fn approval_answer(method: &str, accept: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unread_notification_is_routed_by_its_method_alone() {
+        let line =
+            br#"{"method":"thread/started","params":{"thread":{"id":"T","extra":[1,{"a":"b"}]}}}"#;
+        let Ok(Incoming::Notification { method, params }) = decode(line) else {
+            panic!("a notification")
+        };
+        assert_eq!(method, "thread/started");
+        assert!(params.thread_id.is_none() && params.turn.is_none());
+        assert_eq!(
+            classify(&method, params),
+            TurnSignal::Ignored,
+            "known, and nothing codexd uses"
+        );
+        // Only the exact method opens the shortcut; others are decoded as before.
+        for other in [
+            &br#"{"method":"thread/started/x","params":{}}"#[..],
+            br#"{"method":"thread/startedx","params":{}}"#,
+        ] {
+            let Ok(Incoming::Notification { method, .. }) = decode(other) else {
+                panic!("a notification")
+            };
+            assert_ne!(method, "thread/started");
+        }
+    }
 
     #[test]
     fn decodes_codex_messages_without_jsonrpc_field() {
