@@ -244,15 +244,13 @@ impl UpstreamStream {
     /// Ends the stream, once: with `outcome` if the turn was running, with the abort's own
     /// outcome if it was being interrupted. Records the summary and gives the lease back.
     fn end(&mut self, outcome: StreamOutcome, ctx: &mut Context<Self>) {
-        let (lease, outcome) = match std::mem::replace(&mut self.phase, Phase::Ended) {
-            Phase::Running { lease } => {
-                if outcome.is_completed() {
-                    let _ = self.out.send(StreamOutput::Usage(self.usage));
-                }
-                let _ = self.out.send(StreamOutput::Ended(outcome));
-                (lease, outcome)
-            }
-            Phase::Aborting { lease, outcome } => (lease, outcome),
+        // A running turn's consumer learns the end last, once the summary is on the bus and
+        // the wait is recorded: the request's own `request_completed` (published when the
+        // consumer has its end, on another thread) then always comes after `stream_ended`
+        // and reads the final upstream wait.
+        let (lease, outcome, tell) = match std::mem::replace(&mut self.phase, Phase::Ended) {
+            Phase::Running { lease } => (lease, outcome, true),
+            Phase::Aborting { lease, outcome } => (lease, outcome, false),
             Phase::Ended => return,
         };
         // Time spent waiting on the worker: for a lease in the admission queue, then for the turn.
@@ -288,6 +286,12 @@ impl UpstreamStream {
             usage: self.usage,
             features: crate::request_features::FeatureFacts::of(&self.request),
         })));
+        if tell {
+            if outcome.is_completed() {
+                let _ = self.out.send(StreamOutput::Usage(self.usage));
+            }
+            let _ = self.out.send(StreamOutput::Ended(outcome));
+        }
         // Nothing to forget on a connection that is gone.
         lease.conn.do_send(ForgetTurn { key: self.key });
         drop(lease);
