@@ -518,6 +518,14 @@ mod tests {
             TurnSignal::Ignored,
             "known, and nothing codexd uses"
         );
+        // Not decoded at all: what follows the method is not checked (a decoded line this
+        // broken would be a protocol error).
+        let broken = br#"{"method":"thread/started",{{{ not json"#;
+        assert!(matches!(
+            decode(broken),
+            Ok(Incoming::Notification { method, .. }) if method == "thread/started"
+        ));
+        assert!(decode(br#"{"method":"turn/started",{{{ not json"#).is_err());
         // Only the exact method opens the shortcut; others are decoded as before.
         for other in [
             &br#"{"method":"thread/started/x","params":{}}"#[..],
