@@ -1,6 +1,7 @@
-//! Giving memory back after a burst: glibc keeps the heap pages freed by thousands of ended
-//! streams mapped, so resident memory stays at its peak. Once the daemon has no stream in
-//! flight again, `malloc_trim` returns the free pages to the system. `IdleTrim` is a small
+//! Giving memory back after a burst: the allocators keep the heap pages freed by thousands of
+//! ended streams, so resident memory stays at its peak. Once the daemon has no stream in
+//! flight again, `mi_collect` (mimalloc, the daemon's allocator: `src/main.rs`) and
+//! `malloc_trim` (glibc, which the C libraries still use) return the free pages to the system. `IdleTrim` is a small
 //! actor: its once-a-second check lives and ends with the actor system.
 
 use actix::{Actor, AsyncContext, Context};
@@ -40,9 +41,21 @@ impl Actor for IdleTrim {
     }
 }
 
+#[expect(
+    unsafe_code,
+    reason = "mi_collect is only reachable through mimalloc's C API"
+)]
+fn trim() {
+    // SAFETY: mi_collect only returns mimalloc's free pages; it has no preconditions.
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
+    }
+    trim_glibc();
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(unsafe_code, reason = "malloc_trim(3) is only reachable through libc")]
-fn trim() {
+fn trim_glibc() {
     // SAFETY: malloc_trim(3) only releases free heap memory; it has no preconditions.
     unsafe {
         libc::malloc_trim(0);
@@ -50,19 +63,4 @@ fn trim() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() {}
-
-/// No fastbins (`M_MXFAST = 0`): with them, every allocation of a large chunk (a request
-/// handler's future is one, several KB) first consolidates the fastbins, which profiled at
-/// 2–3 % of the daemon; small blocks are still served from glibc's per-thread cache.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[expect(unsafe_code, reason = "mallopt(3) is only reachable through libc")]
-pub fn tune_allocator() {
-    // SAFETY: mallopt(3) with M_MXFAST only changes a malloc parameter; 0 is a valid value.
-    unsafe {
-        libc::mallopt(libc::M_MXFAST, 0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn tune_allocator() {}
+fn trim_glibc() {}

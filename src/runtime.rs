@@ -27,7 +27,6 @@ const LISTENER_SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
 
 /// Runs the daemon; returns the exit code.
 pub fn serve(config: Config, logger: Logger) -> i32 {
-    crate::memory::tune_allocator();
     let system = actix_rt::System::new();
     match system.block_on(run(config, logger.clone())) {
         Ok(code) => code,
