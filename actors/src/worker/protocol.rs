@@ -244,6 +244,12 @@ pub fn decode_with(
             params: NoteParams::default(),
         });
     }
+    if let Some((id, ids)) = unread_started_ids(line, &shape) {
+        return Ok(Incoming::Response {
+            id,
+            outcome: Ok(RpcResult::Ids(ids)),
+        });
+    }
     match envelope::decode_fast(line, shape) {
         Ok(f) => incoming(f.id, f.method, f.params, f.result, f.error),
         Err(_) => decode_lenient(line),
@@ -264,6 +270,54 @@ fn unread_notification(line: &[u8]) -> Option<&'static str> {
         rest.strip_prefix(m.as_bytes())
             .is_some_and(|r| r.starts_with(b"\","))
     })
+}
+
+/// The id of an answer read for its ids (`ResultShape::Ids`) that opens as Codex writes
+/// them, `{"id":7,"result":{"thread":{"id":"thr_…",…` (or `"turn"` for `turn/start`), with
+/// that id: the thread or turn id is taken where it stands and the rest of the line (the
+/// whole thread, about 1.1 KB per request) is neither decoded nor checked. Anything else,
+/// an id with escapes included, goes through the decoder.
+fn unread_started_ids<'a>(
+    line: &'a [u8],
+    shape: &impl Fn(u64) -> ResultShape,
+) -> Option<(u64, StartedIds<'a>)> {
+    let rest = line.strip_prefix(b"{\"id\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let id: u64 = std::str::from_utf8(rest.get(..digits)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    if shape(id) != ResultShape::Ids {
+        return None;
+    }
+    let rest = rest.get(digits..)?.strip_prefix(b",\"result\":{\"")?;
+    let (is_thread, rest) = match rest.strip_prefix(b"thread\":{\"id\":\"") {
+        Some(r) => (true, r),
+        None => (false, rest.strip_prefix(b"turn\":{\"id\":\"")?),
+    };
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest.get(end) != Some(&b'"') {
+        return None;
+    }
+    let text = std::str::from_utf8(rest.get(..end)?).ok()?;
+    if text.bytes().any(|b| b < 0x20) {
+        return None;
+    }
+    let one = Some(IdOnly {
+        id: Some(Cow::Borrowed(text)),
+    });
+    let ids = if is_thread {
+        StartedIds {
+            thread: one,
+            turn: None,
+        }
+    } else {
+        StartedIds {
+            thread: None,
+            turn: one,
+        }
+    };
+    Some((id, ids))
 }
 
 /// The message an envelope's fields make.
@@ -739,6 +793,44 @@ mod tests {
         };
         assert!(matches!(r, RpcResult::Ids(_)));
         assert!(matches!(r.thread_id(), Some(Cow::Borrowed("thr_1"))));
+    }
+
+    #[test]
+    fn started_ids_are_taken_where_codex_writes_them_without_decoding_the_rest() {
+        let ids = |line: &[u8], shape: ResultShape| match decode_with(line, |_| shape) {
+            Ok(Incoming::Response { id, outcome: Ok(r) }) => Some((
+                id,
+                r.thread_id().map(Cow::into_owned),
+                r.turn_id().map(Cow::into_owned),
+                matches!(r, RpcResult::Ids(_)),
+            )),
+            _ => None,
+        };
+        let thr = |id: &str| Some(id.to_owned());
+        // The rest of the line is not read: a broken tail still gives the leading id.
+        let broken = br#"{"id":2,"result":{"thread":{"id":"thr_1",{{{"#;
+        assert_eq!(
+            ids(broken, ResultShape::Ids),
+            Some((2, thr("thr_1"), None, true))
+        );
+        let turn = br#"{"id":3,"result":{"turn":{"id":"turn_9",{{{"#;
+        assert_eq!(
+            ids(turn, ResultShape::Ids),
+            Some((3, None, thr("turn_9"), true))
+        );
+        // Only an answer read for its ids takes the shortcut; a raw one is decoded (and
+        // this broken one is not JSON).
+        assert_eq!(ids(broken, ResultShape::Raw), None);
+        // An id with an escape, or another opening, goes through the decoder.
+        let escaped = br#"{"id":2,"result":{"thread":{"id":"a\u0041",{{{"#;
+        assert_eq!(ids(escaped, ResultShape::Ids), None);
+        let escaped = br#"{"id":2,"result":{"thread":{"id":"a\u0041"}}}"#;
+        assert_eq!(
+            ids(escaped, ResultShape::Ids),
+            Some((2, thr("aA"), None, true))
+        );
+        let spaced = br#"{"id": 2,"result":{"thread":{"id":"thr_1",{{{"#;
+        assert_eq!(ids(spaced, ResultShape::Ids), None);
     }
 
     #[test]
