@@ -97,6 +97,9 @@ pub struct UpstreamStream {
     stop: Option<crate::stop::StopMatcher>,
     /// Whether the one retry before the first byte was spent.
     retried: bool,
+    /// A unary request's text so far: its consumer needs it only with the end, so it is
+    /// sent once, before `Usage`, instead of waking the consumer's thread per delta batch.
+    unary_text: String,
 }
 
 impl UpstreamStream {
@@ -130,6 +133,7 @@ impl UpstreamStream {
             next_keepalive: None,
             captured: String::new(),
             retried: false,
+            unary_text: String::new(),
         }
     }
 
@@ -167,17 +171,38 @@ impl UpstreamStream {
             if self.settings.capture_content {
                 self.captured.push_str(&text);
             }
-            if !text.is_empty() {
-                let _ = self.out.send(StreamOutput::Text(text));
-            }
+            self.send_text(text);
             if stopped {
                 // A stop sequence: the answer is complete; the rest of the turn is not wanted.
+                self.flush_unary_text();
                 let _ = self.out.send(StreamOutput::Usage(self.usage));
                 self.abort(StreamOutcome::Completed, ctx);
             }
         }
         // No timer to re-arm: the idle deadline moves with `last_delta_at`, which the stream's
         // one timer reads when it fires (`stream/timer.rs`).
+    }
+
+    /// Text for the consumer: sent now when it streams, held until the end when it is unary.
+    fn send_text(&mut self, text: String) {
+        if text.is_empty() {
+            return;
+        }
+        if self.request.stream {
+            let _ = self.out.send(StreamOutput::Text(text));
+        } else if self.unary_text.is_empty() {
+            self.unary_text = text;
+        } else {
+            self.unary_text.push_str(&text);
+        }
+    }
+
+    /// A unary answer's held text, sent before its `Usage` and `Ended`.
+    fn flush_unary_text(&mut self) {
+        if !self.unary_text.is_empty() {
+            let text = std::mem::take(&mut self.unary_text);
+            let _ = self.out.send(StreamOutput::Text(text));
+        }
     }
 
     /// Stops the turn on the worker: `Running` becomes `Aborting`. The consumer learns the
@@ -223,9 +248,7 @@ impl UpstreamStream {
             }
             (_, TurnStatus::Completed, None) => {
                 let held = self.stop.as_mut().map(|m| m.flush()).unwrap_or_default();
-                if !held.is_empty() {
-                    let _ = self.out.send(StreamOutput::Text(held));
-                }
+                self.send_text(held);
                 StreamOutcome::Completed
             }
             (_, _, upstream) => StreamOutcome::worker_error(upstream),
@@ -288,6 +311,7 @@ impl UpstreamStream {
         })));
         if tell {
             if outcome.is_completed() {
+                self.flush_unary_text();
                 let _ = self.out.send(StreamOutput::Usage(self.usage));
             }
             let _ = self.out.send(StreamOutput::Ended(outcome));

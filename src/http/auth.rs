@@ -33,13 +33,18 @@ pub fn bearer(req: &HttpRequest) -> Option<&[u8]> {
 }
 
 /// The key `token` belongs to. Every key is compared (no early exit), each in constant time;
-/// the token's digest is computed once for the `secret_sha256` keys.
+/// the token's digest is computed once, and only when some key is a `secret_sha256` one
+/// (whether it is computed depends on the configuration, never on the token).
 pub fn find_key<'k>(token: &[u8], keys: &'k [ApiKey]) -> Option<&'k ApiKey> {
-    let digest: [u8; 32] = Sha256::digest(token).into();
+    let digest: Option<[u8; 32]> = keys
+        .iter()
+        .any(|k| matches!(k.secret, Secret::Sha256(_)))
+        .then(|| Sha256::digest(token).into());
     keys.iter().fold(None, |found, k| {
-        let matches = match &k.secret {
-            Secret::Plain(s) => constant_time_eq(token, s),
-            Secret::Sha256(d) => constant_time_eq(&digest, d),
+        let matches = match (&k.secret, &digest) {
+            (Secret::Plain(s), _) => constant_time_eq(token, s),
+            (Secret::Sha256(d), Some(digest)) => constant_time_eq(digest, d),
+            (Secret::Sha256(_), None) => false,
         };
         if matches && found.is_none() {
             Some(k)
