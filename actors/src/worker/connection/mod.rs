@@ -441,8 +441,11 @@ impl Actor for WorkerConnection {
         // The pipe tasks are owned by `self.pipes`: they end with the connection.
         self.pipes.spawn_local(async move {
             // Lines queued together go out in one write: one wake-up of the worker, not one
-            // per line.
+            // per line. Woken by the first line, the writer first lets the arbiter run what
+            // else is ready (other streams starting their turns, the rest of a read of
+            // stdout), so that their lines join this write.
             while let Some(mut batch) = rx.recv().await {
+                tokio::task::yield_now().await;
                 while let Ok(more) = rx.try_recv() {
                     batch.extend_from_slice(&more);
                 }
