@@ -26,7 +26,7 @@ impl KeyState {
 
 #[derive(Debug, Default)]
 pub struct Windows {
-    keys: Mutex<HashMap<Arc<str>, KeyState>>,
+    keys: Mutex<HashMap<Arc<str>, KeyState, foldhash::fast::RandomState>>,
 }
 
 impl Windows {

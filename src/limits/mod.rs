@@ -235,7 +235,7 @@ enum Backend {
 /// The engine every request of a key goes through.
 pub struct Limiter {
     defaults: KeyLimits,
-    keys: HashMap<Arc<str>, KeyLimits>,
+    keys: HashMap<Arc<str>, KeyLimits, foldhash::fast::RandomState>,
     backend: Backend,
     fail_open: bool,
     metrics: LimitMetrics,

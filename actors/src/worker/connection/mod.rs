@@ -23,6 +23,9 @@ use actix::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+
+/// The hasher of the connection's per-request maps (see the workspace's `foldhash` note).
+type FastHash = foldhash::fast::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -153,9 +156,9 @@ pub struct WorkerConnection {
     writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
     control: mpsc::UnboundedSender<Signal>,
     next_id: u64,
-    pending: HashMap<u64, Pending>,
-    turns: HashMap<u64, TurnEntry>,
-    by_thread: HashMap<String, u64>,
+    pending: HashMap<u64, Pending, FastHash>,
+    turns: HashMap<u64, TurnEntry, FastHash>,
+    by_thread: HashMap<String, u64, FastHash>,
     spawned_at: Instant,
     link: Link,
     stderr: Arc<StderrStats>,
@@ -188,9 +191,9 @@ impl WorkerConnection {
             writer: None,
             control: spawned.control.clone(),
             next_id: 1,
-            pending: HashMap::new(),
-            turns: HashMap::new(),
-            by_thread: HashMap::new(),
+            pending: HashMap::default(),
+            turns: HashMap::default(),
+            by_thread: HashMap::default(),
             spawned_at: Instant::now(),
             link: Link::Handshaking,
             stderr: Arc::default(),
