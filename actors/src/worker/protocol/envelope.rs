@@ -54,12 +54,24 @@ fn give_up<E: de::Error>() -> E {
     E::custom("not on the fast path")
 }
 
-/// Decodes `line` in one pass; an answer's result as `shape(id)` says.
+/// Decodes `line` in one pass; an answer's result as `shape(id)` says. A line that is valid
+/// UTF-8 (every line Codex writes) is checked once, whole, and read as a `str`: read from
+/// bytes, serde_json checks each of a line's 10–30 strings (keys included) on its own.
 pub(super) fn decode_fast(
     line: &[u8],
     shape: impl Fn(u64) -> ResultShape,
 ) -> serde_json::Result<Fast<'_>> {
-    let mut de = serde_json::Deserializer::from_slice(line);
+    match std::str::from_utf8(line) {
+        Ok(text) => decode_from(serde_json::de::StrRead::new(text), shape),
+        Err(_) => decode_from(serde_json::de::SliceRead::new(line), shape),
+    }
+}
+
+fn decode_from<'de, R: serde_json::de::Read<'de>>(
+    read: R,
+    shape: impl Fn(u64) -> ResultShape,
+) -> serde_json::Result<Fast<'de>> {
+    let mut de = serde_json::Deserializer::new(read);
     let fast = FastVisitor(shape).deserialize(&mut de)?;
     de.end()?;
     Ok(fast)
@@ -179,6 +191,18 @@ mod tests {
         assert_eq!(raw.get(), r#"{"turn":{"id":"turn_42","items":[]}}"#);
         let request = br#"{"id":"r1","method":"item/tool/call","params":{"threadId":"t"}}"#;
         assert!(matches!(fast(request).unwrap().params, Params::Raw(_)));
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_read_as_bytes_and_refused_as_before() {
+        let mut line =
+            br#"{"method":"item/agentMessage/delta","params":{"threadId":"t","delta":"x"}}"#
+                .to_vec();
+        assert!(fast(&line).is_some());
+        let at = line.len() - 4;
+        line[at] = 0xff;
+        assert!(fast(&line).is_none());
+        assert!(super::super::decode(&line).is_err());
     }
 
     #[test]
