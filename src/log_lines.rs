@@ -137,8 +137,22 @@ pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
     fields.buf.extend_from_slice(b"}\n");
 }
 
+/// A JSON string, as serde_json writes it: one with nothing to escape (no `"`, `\` or
+/// control character, which is every key and almost every value) is copied between quotes
+/// as it is, the rest goes through serde_json's escaper (which looks at each byte in turn).
 fn json_str(buf: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *buf, s);
+    // No early exit, so that the check compiles to vector compares.
+    let needs_escape = s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *buf, s);
+    }
 }
 
 /// Writes each field as `,"key":value`, with serde_json's escaping and number formatting
@@ -164,10 +178,12 @@ impl Serializer for Fields<'_> {
     fn emit_arguments(&mut self, key: Key, val: &std::fmt::Arguments<'_>) -> slog::Result {
         let mut s = String::new();
         let _ = s.write_fmt(*val);
-        self.value(key, s.as_str())
+        self.emit_str(key, &s)
     }
     fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
-        self.value(key, val)
+        self.key(key);
+        json_str(self.buf, val);
+        Ok(())
     }
     fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
         self.value(key, &val)
@@ -226,6 +242,27 @@ mod tests {
     use super::*;
     use codexd_actors::events::{Event, RuntimeEvent};
     use std::sync::Mutex;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "plain",
+            "a \"quote\"",
+            "back\\slash",
+            "line\nbreak\ttab\u{1}\u{1f}",
+            "del\u{7f} é ✓ 😀",
+            "/path/with/slashes",
+        ] {
+            let mut buf = Vec::new();
+            json_str(&mut buf, s);
+            assert_eq!(
+                String::from_utf8(buf).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
 
     /// The same envelope through slog-json (the logger path) and through `encode`.
     #[test]

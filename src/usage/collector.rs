@@ -18,13 +18,20 @@ pub struct UsageCollector {
     pending: Arc<Pending>,
     keys: Option<KeyMetrics>,
     lag: Option<Gauge>,
+    /// The last UTC day a row was counted on, as its number and its `YYYY-MM-DD`.
+    day: (i64, String),
 }
 
 impl UsageCollector {
     /// `lag` is refreshed on every counted event, so the gauge grows even if the ledger
     /// thread stalls.
     pub fn new(pending: Arc<Pending>, keys: Option<KeyMetrics>, lag: Option<Gauge>) -> Self {
-        Self { pending, keys, lag }
+        Self {
+            pending,
+            keys,
+            lag,
+            day: (i64::MIN, String::new()),
+        }
     }
 
     /// The events it counts (the bus's interest filter).
@@ -40,12 +47,16 @@ impl UsageCollector {
         ids.key_id.as_deref().unwrap_or("").to_owned()
     }
 
-    fn add(&self, key: String, model: &str, at: std::time::SystemTime, counts: Counts) {
+    fn add(&mut self, key: String, model: &str, at: std::time::SystemTime, counts: Counts) {
+        let n = super::day::day_number(at);
+        if self.day.0 != n {
+            self.day = (n, super::day::format_day(n));
+        }
         self.pending.add(
             RowKey {
                 key,
                 model: model.to_owned(),
-                day: super::day::utc_day(at),
+                day: self.day.1.clone(),
             },
             &counts,
         );
