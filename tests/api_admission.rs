@@ -149,3 +149,46 @@ fn a_draining_daemon_refuses_new_requests_with_503_after_validation() {
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["reason"], "draining");
 }
+
+/// A streamed request's header hold runs from its grant, not from its arrival: one that waits
+/// in the queue longer than the hold still gets a real status when the wait runs out, and one
+/// granted from the queue streams as any other.
+#[test]
+fn a_queued_stream_keeps_its_status_until_it_is_granted() {
+    let stream = http::chat_body("queued stream", true)
+        .to_string()
+        .into_bytes();
+    let d = Daemon::start_ready(admission(4, 600).set("streaming.header_hold_ms", "200"));
+    let first = occupy(&d, "first");
+    let r = post_as(d.addr, CHAT, "queued-too-long", &stream);
+    let e = assert_error(&r, 503, "service_unavailable", "service_unavailable", None);
+    assert_eq!(
+        e["message"],
+        "Timed out waiting for a free worker. (request id: queued-too-long)"
+    );
+    assert_eq!(first.join().unwrap().status, 200);
+
+    let d = Daemon::start_ready(admission(4, 10_000).set("streaming.header_hold_ms", "200"));
+    let first = occupy(&d, "first");
+    let r = post_as(d.addr, CHAT, "queued-then-served", &stream);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let body = String::from_utf8_lossy(&r.body);
+    let text: String = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(text, "You said: queued stream", "{body}");
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+    let granted = d.wait_event(Duration::from_secs(2), "the queued lease", |e| {
+        e["event"] == "lease_granted" && e["req_id"] == "queued-then-served"
+    });
+    assert!(granted["in_flight"].as_u64().is_some());
+    assert_eq!(first.join().unwrap().status, 200);
+}

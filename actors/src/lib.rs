@@ -9,16 +9,20 @@
 //!                                       │ log line once  │                        GetHealth
 //!                                       │                └─▶ optional subscribers (try_send:
 //!                                       │                    the span recorder in src/telemetry)
-//!   front end ── AcquireLease ──▶ WorkerSupervisor ── owns the slots, restarts, admission queue,
-//!            ◀─ Lease ───────────        │    ▲           BeginDrain, StopWorkers
+//!   front end ── AcquireStream ─▶ WorkerSupervisor ── owns the slots, restarts, admission queue,
+//!            ◀─ refused / granted        │    ▲           BeginDrain, StopWorkers; starts the
+//!               from the queue           │    │           stream with the lease it grants
+//!            (a follow-up: AcquireLease  │    │
+//!             or AcquireSlotLease, Lease)│    │
 //!                                  spawns│    │ConnectionReport (handshaked, exited)
 //!                                        ▼    │
 //!                                  WorkerConnection (one per live worker process: JSON-RPC
 //!                                        ▲    │            over stdio, pings, server requests)
 //!               StartTurn, InterruptTurn,│    │TurnUpdate (started, deltas, usage, completed,
 //!               ForgetTurn               │    ▼            worker lost)
-//!   front end ── starts ──▶ UpstreamStream (one per turn, holds the Lease; ReleaseLease to
-//!            ◀─ StreamOutput ──┘          the supervisor when it ends)
+//!   supervisor ─ starts ──▶ UpstreamStream (one per turn, holds the Lease; ReleaseLease to
+//!   front end ◀─ StreamOutput ─┘          the supervisor when it ends; a follow-up's front
+//!                                         end starts its own)
 //! ```
 //!
 //! Every lifecycle fact is an [`Event`]; logs, metrics, health and spans are derived from the

@@ -100,6 +100,9 @@ pub struct UpstreamStream {
     /// A unary request's text so far: its consumer needs it only with the end, so it is
     /// sent once, before `Usage`, instead of waking the consumer's thread per delta batch.
     unary_text: String,
+    /// The answer to an `AcquireStream` granted at once, held unanswered until the stream
+    /// is dropped: answering, or dropping it, would wake the requester for nothing.
+    _admission: Option<crate::worker::supervisor::Admitted>,
 }
 
 impl UpstreamStream {
@@ -134,7 +137,14 @@ impl UpstreamStream {
             captured: String::new(),
             retried: false,
             unary_text: String::new(),
+            _admission: None,
         }
+    }
+
+    /// Keeps the answer of an `AcquireStream` granted at once for as long as the stream lives.
+    pub fn holding(mut self, admission: Option<crate::worker::supervisor::Admitted>) -> Self {
+        self._admission = admission;
+        self
     }
 
     fn emit(&self, e: StreamEvent) {

@@ -3,6 +3,7 @@
 //! outputs become a JSON body or SSE frames.
 
 use super::access::RequestFacts;
+use super::admission::{Admission, Gate};
 use super::auth;
 use super::body;
 use super::errors::ApiError;
@@ -25,7 +26,7 @@ use codexd_actors::labels::RejectReason;
 use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
 use codexd_actors::turn::{RequestContext, StreamOutput, TokenUsage, TurnRequest};
-use codexd_actors::worker::supervisor::{AcquireLease, LeaveQueue};
+use codexd_actors::worker::supervisor::{AcquireLease, AcquireStream, LeaveQueue, StartWithLease};
 use codexd_actors::worker::Lease;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ async fn serve(
     }
 }
 
-fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiError {
+pub(super) fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiError {
     state.bus.publish(Event::Http(HttpEvent::AdmissionRejected {
         ids: facts.ids.clone(),
         reason,
@@ -160,9 +161,15 @@ async fn run(
     );
     // Draining is the supervisor's: it answers `draining` from the stop_accepting phase on.
     let peer = req.conn_data::<Rc<PeerSocket>>().cloned();
-    let Some(lease) = super::followup::lease(&mut plan, state, facts, peer.as_deref()).await?
-    else {
-        return Ok(client_gone(facts));
+    // A follow-up's lease is its own (pinned to the parked turn's worker, or a replay's) and
+    // is taken first; every other request's stream is started by the supervisor itself.
+    let lease = if plan.is_followup() {
+        match super::followup::lease(&mut plan, state, facts, peer.as_deref()).await? {
+            Some(lease) => Some(lease),
+            None => return Ok(client_gone(facts)),
+        }
+    } else {
+        None
     };
     let route = match kind {
         ApiKind::Chat => Route::ChatCompletions,
@@ -219,22 +226,39 @@ async fn run(
             .chunk_gap
             .with_label_values(&[route.as_str(), model.id.as_str()]),
     };
-    let upstream = UpstreamStream::new(
-        Arc::new(turn),
-        lease,
-        tx,
-        state.bus.clone(),
-        state.streams.clone(),
-        gap,
-        timing,
-    );
-    // Next to its connection: the turn's updates stay on one thread.
-    UpstreamStream::start_in_arbiter(&state.stream_home, move |_| upstream);
+    let (turn, bus, streams) = (Arc::new(turn), state.bus.clone(), state.streams.clone());
+    let mut gate = match lease {
+        Some(lease) => {
+            let upstream = UpstreamStream::new(turn, lease, tx, bus, streams, gap, timing);
+            // Next to its connection: the turn's updates stay on one thread.
+            UpstreamStream::start_in_arbiter(&state.stream_home, move |_| upstream);
+            Gate::settled()
+        }
+        None => {
+            let granted = Arc::new(std::sync::OnceLock::new());
+            let started = granted.clone();
+            // Run by the supervisor, on the connections' arbiter, when it grants the lease.
+            let start: StartWithLease = Box::new(move |lease, admitted| {
+                let _ = started.set(Instant::now());
+                UpstreamStream::new(turn, lease, tx, bus, streams, gap, timing)
+                    .holding(admitted)
+                    .start();
+            });
+            let (reply, answer) = oneshot::channel();
+            state.supervisor.do_send(AcquireStream {
+                ids: facts.ids.clone(),
+                start,
+                reply,
+            });
+            Gate::waiting(answer, granted, state)
+        }
+    };
     let memo = super::followup::Memo::new(kind, state, plan.history);
     if parsed.stream {
         stream(
             kind,
             rx,
+            &mut gate,
             &parsed,
             &model.id,
             state,
@@ -245,7 +269,13 @@ async fn run(
         .await
     } else {
         let echo = &parsed.features.echo;
-        unary(kind, rx, &model.id, echo, facts, peer.as_deref(), memo).await
+        let ends = Ends {
+            gate: &mut gate,
+            state,
+            facts,
+            peer: peer.as_deref(),
+        };
+        unary(kind, rx, &model.id, echo, ends, memo).await
     }
 }
 
@@ -259,15 +289,28 @@ fn client_gone(facts: &RequestFacts) -> HttpResponse {
     )
 }
 
+/// What can end a request before its stream does: its admission, and its client.
+struct Ends<'a> {
+    gate: &'a mut Gate,
+    state: &'a AppState,
+    facts: &'a RequestFacts,
+    peer: Option<&'a PeerSocket>,
+}
+
 async fn unary(
     kind: ApiKind,
     mut rx: mpsc::UnboundedReceiver<StreamOutput>,
     model: &str,
     echo: &serde_json::Map<String, serde_json::Value>,
-    facts: &RequestFacts,
-    peer: Option<&PeerSocket>,
+    ends: Ends<'_>,
     mut memo: Option<super::followup::Memo>,
 ) -> Result<HttpResponse, ApiError> {
+    let Ends {
+        gate,
+        state,
+        facts,
+        peer,
+    } = ends;
     let mut text = String::new();
     let mut calls = Vec::new();
     let mut reasoning = String::new();
@@ -277,8 +320,16 @@ async fn unary(
     tokio::pin!(hung_up);
     loop {
         let item = tokio::select! {
+            biased;
             item = rx.recv() => item,
-            _ = &mut hung_up => return Ok(client_gone(facts)),
+            admission = gate.event(state, facts) => match admission {
+                Admission::Granted(_) => continue,
+                Admission::Refused(e) => return Err(e),
+            },
+            _ = &mut hung_up => {
+                gate.leave(state);
+                return Ok(client_gone(facts));
+            }
         };
         match item {
             Some(StreamOutput::Text(t)) => text.push_str(&t),
@@ -292,7 +343,12 @@ async fn unary(
             Some(StreamOutput::Keepalive) => {}
             Some(StreamOutput::Ended(StreamOutcome::Completed)) => break,
             Some(StreamOutput::Ended(failure)) => return Err(ApiError::Stream(failure)),
-            None => return Err(ApiError::Stream(StreamOutcome::WorkerLost)),
+            None => {
+                return Err(gate
+                    .refusal(state, facts)
+                    .await
+                    .unwrap_or(ApiError::Stream(StreamOutcome::WorkerLost)))
+            }
         }
     }
     let created = clock::unix_seconds();
@@ -335,6 +391,9 @@ async fn unary(
         .body(body))
 }
 
+/// How long the header hold sleeps while its request is still queued (the grant re-arms it).
+const QUEUED_HOLD: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Holds the headers until the first output, an error or `header_hold`, so that early
 /// failures still get a real status code; after that, failures are error frames.
 #[expect(
@@ -344,6 +403,7 @@ async fn unary(
 async fn stream(
     kind: ApiKind,
     mut rx: mpsc::UnboundedReceiver<StreamOutput>,
+    gate: &mut Gate,
     parsed: &Parsed,
     model: &str,
     state: &AppState,
@@ -359,14 +419,36 @@ async fn stream(
         tokio::pin!(hung_up);
         loop {
             tokio::select! {
-                _ = &mut hung_up => return Ok(client_gone(&facts)),
+                _ = &mut hung_up => {
+                    gate.leave(state);
+                    return Ok(client_gone(&facts));
+                }
                 item = rx.recv() => match item {
                     Some(StreamOutput::Keepalive) => continue,
                     Some(StreamOutput::Ended(o)) if !o.is_completed() => return Err(ApiError::Stream(o)),
                     Some(other) => { first = Some(other); break; }
-                    None => return Err(ApiError::Stream(StreamOutcome::WorkerLost)),
+                    None => {
+                        return Err(gate
+                            .refusal(state, &facts)
+                            .await
+                            .unwrap_or(ApiError::Stream(StreamOutcome::WorkerLost)))
+                    }
                 },
-                _ = &mut hold => break,
+                admission = gate.event(state, &facts) => match admission {
+                    // Granted from the queue: the hold runs from now.
+                    Admission::Granted(at) => hold
+                        .as_mut()
+                        .reset(tokio::time::Instant::from_std(at + state.api.header_hold)),
+                    Admission::Refused(e) => return Err(e),
+                },
+                // The hold runs from the grant: a request still queued keeps its headers
+                // until it is granted (or refused, with a status).
+                _ = &mut hold => match gate.granted_at() {
+                    Some(_) => break,
+                    None => hold
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + QUEUED_HOLD),
+                },
             }
         }
         first

@@ -2,6 +2,7 @@
 //! and the per-request bookkeeping that wraps them.
 
 pub mod access;
+pub mod admission;
 pub mod auth;
 pub mod authed_key;
 pub mod body;

@@ -65,6 +65,12 @@ pub struct ToolPlan {
 }
 
 impl ToolPlan {
+    /// Whether the request is a follow-up (it brings tool outputs): its lease is then a
+    /// pinned one or a replay's (`lease`), not a plain one.
+    pub fn is_followup(&self) -> bool {
+        self.pending.is_some()
+    }
+
     /// Whether the request carries anything tool-related (tools, tool items, a follow-up).
     pub fn is_tool_request(&self) -> bool {
         !self.tools.declared.is_empty() || self.history.has_tool_items()

@@ -21,6 +21,27 @@ pub struct AcquireLease {
     pub reply: oneshot::Sender<Result<Lease, RejectReason>>,
 }
 
+/// What the holder of a granted lease does with it, run on the supervisor's own arbiter
+/// (`AcquireStream`): build and start the request's stream there. It gets the answer's sender
+/// when the lease was granted at once, so that the requester, told nothing, is not woken;
+/// it keeps it until the stream ends.
+pub type StartWithLease = Box<dyn FnOnce(Lease, Option<Admitted>) + Send>;
+
+/// The answer to `AcquireStream`: `Ok` only when the lease came from the queue.
+pub type Admitted = oneshot::Sender<Result<(), RejectReason>>;
+
+/// Asks for capacity for one turn and starts its stream with it, next to the connections:
+/// one message from the requester instead of a lease sent back and a stream sent over. A
+/// lease granted at once is not answered (`start` runs with the sender); one granted from
+/// the queue is answered `Ok` (and `start` runs without it); a refusal is answered `Err`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AcquireStream {
+    pub ids: ReqIds,
+    pub start: StartWithLease,
+    pub reply: Admitted,
+}
+
 /// Stops granting leases (new and queued requests are turned away as `draining`); `drained`
 /// is answered when no lease is out any more.
 #[derive(Message)]
@@ -44,7 +65,60 @@ pub struct LeaveQueue;
 pub(super) struct Waiter {
     ids: ReqIds,
     enqueued: Instant,
-    reply: oneshot::Sender<Result<Lease, RejectReason>>,
+    wants: Wants,
+}
+
+/// What a queued requester waits for.
+enum Wants {
+    Lease(oneshot::Sender<Result<Lease, RejectReason>>),
+    Stream {
+        start: StartWithLease,
+        reply: Admitted,
+    },
+}
+
+impl Wants {
+    fn is_closed(&self) -> bool {
+        match self {
+            Wants::Lease(reply) => reply.is_closed(),
+            Wants::Stream { reply, .. } => reply.is_closed(),
+        }
+    }
+
+    fn refuse(self, reason: RejectReason) {
+        match self {
+            Wants::Lease(reply) => {
+                let _ = reply.send(Err(reason));
+            }
+            Wants::Stream { reply, .. } => {
+                let _ = reply.send(Err(reason));
+            }
+        }
+    }
+
+    /// Hands over a lease granted from the queue (if the requester gave up meanwhile, the
+    /// lease, or the stream it starts, gives the capacity back at once).
+    fn grant_queued(self, lease: Lease) {
+        match self {
+            Wants::Lease(reply) => {
+                let _ = reply.send(Ok(lease));
+            }
+            Wants::Stream { start, reply } => {
+                let _ = reply.send(Ok(()));
+                start(lease, None);
+            }
+        }
+    }
+
+    /// Hands over a lease granted at once.
+    fn grant_now(self, lease: Lease) {
+        match self {
+            Wants::Lease(reply) => {
+                let _ = reply.send(Ok(lease));
+            }
+            Wants::Stream { start, reply } => start(lease, Some(reply)),
+        }
+    }
 }
 
 impl WorkerSupervisor {
@@ -119,13 +193,11 @@ impl WorkerSupervisor {
             let Some(w) = self.queue.pop_front() else {
                 break;
             };
-            if w.reply.is_closed() {
+            if w.wants.is_closed() {
                 continue;
             }
             if let Some(lease) = self.grant(i, w.ids, w.enqueued.elapsed(), ctx) {
-                // If the requester gave up meanwhile, the returned lease is dropped here and
-                // releases itself.
-                let _ = w.reply.send(Ok(lease));
+                w.wants.grant_queued(lease);
             }
         }
         self.update_queue_gauge();
@@ -139,7 +211,7 @@ impl WorkerSupervisor {
 
     pub(super) fn reject_queue(&mut self, reason: RejectReason) {
         for w in self.queue.drain(..) {
-            let _ = w.reply.send(Err(reason));
+            w.wants.refuse(reason);
         }
         self.update_queue_gauge();
     }
@@ -157,45 +229,61 @@ impl WorkerSupervisor {
     }
 }
 
-impl Handler<AcquireLease> for WorkerSupervisor {
-    type Result = ();
-    fn handle(&mut self, msg: AcquireLease, ctx: &mut Self::Context) {
+impl WorkerSupervisor {
+    /// A lease now, a place in the queue, or a refusal.
+    fn admit(&mut self, ids: ReqIds, wants: Wants, ctx: &mut Context<Self>) {
         match self.mode {
             Mode::Serving => {}
             Mode::Draining { .. } | Mode::Stopping { .. } => {
-                let _ = msg.reply.send(Err(RejectReason::Draining));
-                return;
+                return wants.refuse(RejectReason::Draining);
             }
         }
         if self.queue.is_empty() {
             if let Some(i) = self.pick() {
-                if let Some(lease) = self.grant(i, msg.ids, Duration::ZERO, ctx) {
-                    let _ = msg.reply.send(Ok(lease));
+                // A slot that cannot lease after all drops the requester's answer (no_worker).
+                if let Some(lease) = self.grant(i, ids, Duration::ZERO, ctx) {
+                    wants.grant_now(lease);
                 }
                 return;
             }
         }
         if let Some(reason) = self.accounts_refusal() {
-            let _ = msg.reply.send(Err(reason));
-            return;
+            return wants.refuse(reason);
         }
         if !self.slots.iter().any(|s| s.phase.state().is_serving()) && !self.pool.coming_back() {
-            let _ = msg.reply.send(Err(RejectReason::NoWorker));
-            return;
+            return wants.refuse(RejectReason::NoWorker);
         }
-        self.queue.retain(|w| !w.reply.is_closed());
+        self.queue.retain(|w| !w.wants.is_closed());
         if self.settings.queue_size == 0 {
-            let _ = msg.reply.send(Err(RejectReason::Concurrency));
+            wants.refuse(RejectReason::Concurrency);
         } else if self.queue.len() >= self.settings.queue_size {
-            let _ = msg.reply.send(Err(RejectReason::QueueFull));
+            wants.refuse(RejectReason::QueueFull);
         } else {
             self.queue.push_back(Waiter {
-                ids: msg.ids,
+                ids,
                 enqueued: Instant::now(),
-                reply: msg.reply,
+                wants,
             });
             self.update_queue_gauge();
         }
+    }
+}
+
+impl Handler<AcquireLease> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: AcquireLease, ctx: &mut Self::Context) {
+        self.admit(msg.ids, Wants::Lease(msg.reply), ctx);
+    }
+}
+
+impl Handler<AcquireStream> for WorkerSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: AcquireStream, ctx: &mut Self::Context) {
+        let wants = Wants::Stream {
+            start: msg.start,
+            reply: msg.reply,
+        };
+        self.admit(msg.ids, wants, ctx);
     }
 }
 
@@ -234,7 +322,7 @@ impl Handler<ReleaseLease> for WorkerSupervisor {
 impl Handler<LeaveQueue> for WorkerSupervisor {
     type Result = ();
     fn handle(&mut self, _: LeaveQueue, _: &mut Self::Context) {
-        self.queue.retain(|w| !w.reply.is_closed());
+        self.queue.retain(|w| !w.wants.is_closed());
         self.update_queue_gauge();
     }
 }

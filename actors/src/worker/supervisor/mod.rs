@@ -8,7 +8,9 @@ mod pinned;
 mod pool;
 
 pub use super::lease::{ReleaseLease, RetryLease};
-pub use admission::{AcquireLease, BeginDrain, InterruptLeases, LeaveQueue};
+pub use admission::{
+    AcquireLease, AcquireStream, Admitted, BeginDrain, InterruptLeases, LeaveQueue, StartWithLease,
+};
 pub use pinned::{AcquireSlotLease, DiscardParkedTurn};
 pub use pool::PoolSettings;
 

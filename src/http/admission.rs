@@ -1,0 +1,127 @@
+//! A completion request's admission when the supervisor starts its stream (`AcquireStream`):
+//! the handler sends one message and then waits for its stream's outputs; it hears from the
+//! supervisor only when the request was queued (granted later, or refused) or refused. A lease
+//! granted at once is not answered, so the handler's thread is not woken for it: the gate
+//! learns it from `granted` (set by the start, on the supervisor's thread) when it needs to.
+
+use super::access::RequestFacts;
+use super::completions::reject;
+use super::errors::ApiError;
+use super::state::AppState;
+use codexd_actors::labels::RejectReason;
+use codexd_actors::worker::supervisor::LeaveQueue;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tokio::sync::oneshot;
+use tokio::time::Sleep;
+
+/// What the gate reports; after either, it reports nothing more.
+pub enum Admission {
+    /// Granted from the queue, at this instant.
+    Granted(Instant),
+    /// Refused (at once, or from the queue, or the queue wait ran out).
+    Refused(ApiError),
+}
+
+/// The handler's side of one admission.
+pub struct Gate {
+    /// The supervisor's answer, while one may still come.
+    reply: Option<oneshot::Receiver<Result<(), RejectReason>>>,
+    /// When the stream was started (set by the supervisor's thread).
+    granted: Arc<OnceLock<Instant>>,
+    /// `admission.queue_timeout_ms` from the request, while it may still be queued.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl Gate {
+    /// A gate whose stream is already started (a follow-up's lease, taken beforehand).
+    pub fn settled() -> Self {
+        let granted = Arc::new(OnceLock::new());
+        let _ = granted.set(Instant::now());
+        Self {
+            reply: None,
+            granted,
+            deadline: None,
+        }
+    }
+
+    /// A gate waiting on the answer to an `AcquireStream`; `granted` is what its start sets.
+    pub fn waiting(
+        reply: oneshot::Receiver<Result<(), RejectReason>>,
+        granted: Arc<OnceLock<Instant>>,
+        state: &AppState,
+    ) -> Self {
+        Self {
+            reply: Some(reply),
+            granted,
+            deadline: Some(Box::pin(tokio::time::sleep(state.api.queue_timeout))),
+        }
+    }
+
+    /// When the stream started, if it has.
+    pub fn granted_at(&self) -> Option<Instant> {
+        self.granted.get().copied()
+    }
+
+    /// The next admission event; pending for ever once there is none to come.
+    pub async fn event(&mut self, state: &AppState, facts: &RequestFacts) -> Admission {
+        loop {
+            let (Some(reply), Some(deadline)) = (self.reply.as_mut(), self.deadline.as_mut())
+            else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                answer = reply => {
+                    self.reply = None;
+                    self.deadline = None;
+                    match answer {
+                        Ok(Ok(())) => return Admission::Granted(Instant::now()),
+                        Ok(Err(reason)) => {
+                            return Admission::Refused(reject(state, facts, reason));
+                        }
+                        // The stream that held the answer ended (only after its end was
+                        // sent), or the supervisor dropped the request unanswered.
+                        Err(_) if self.granted.get().is_some() => {}
+                        Err(_) => {
+                            return Admission::Refused(reject(state, facts, RejectReason::NoWorker));
+                        }
+                    }
+                }
+                () = deadline => {
+                    self.deadline = None;
+                    if self.granted.get().is_some() {
+                        // Granted at once: nothing more can come that matters.
+                        self.reply = None;
+                    } else {
+                        // Dropping the receiver marks the place as abandoned; the supervisor
+                        // frees it.
+                        self.reply = None;
+                        return Admission::Refused(reject(state, facts, RejectReason::QueueTimeout));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream's outputs ended before anything came: a request that was never granted
+    /// was refused (the start, holding the output sender, was dropped unrun), and the
+    /// refusal is on its way; `None` when the stream had started.
+    pub async fn refusal(&mut self, state: &AppState, facts: &RequestFacts) -> Option<ApiError> {
+        if self.granted.get().is_some() || self.reply.is_none() {
+            return None;
+        }
+        match self.event(state, facts).await {
+            Admission::Refused(e) => Some(e),
+            Admission::Granted(_) => None,
+        }
+    }
+
+    /// The client hung up: a request still in the queue leaves it now.
+    pub fn leave(&mut self, state: &AppState) {
+        if self.reply.is_some() && self.granted.get().is_none() {
+            self.reply = None;
+            state.supervisor.do_send(LeaveQueue);
+        }
+    }
+}
