@@ -4,6 +4,7 @@
 //! the one slog-json writes (`version`, `service`, `msg`, `level`, `ts`, the event's fields,
 //! `event`, `component`, `seq`), without building an owned copy of every field first.
 
+use crate::json_text::json_str;
 use crate::stdout_buffer::SharedStdout;
 use codexd_actors::bus::{self, Envelope, LineSink};
 use slog::{Key, Serializer};
@@ -137,24 +138,6 @@ pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
     fields.buf.extend_from_slice(b"}\n");
 }
 
-/// A JSON string, as serde_json writes it: one with nothing to escape (no `"`, `\` or
-/// control character, which is every key and almost every value) is copied between quotes
-/// as it is, the rest goes through serde_json's escaper (which looks at each byte in turn).
-fn json_str(buf: &mut Vec<u8>, s: &str) {
-    // No early exit, so that the check compiles to vector compares.
-    let needs_escape = s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if !needs_escape {
-        buf.reserve(s.len() + 2);
-        buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
-        buf.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *buf, s);
-    }
-}
-
 /// Writes each field as `,"key":value`, with serde_json's escaping and number formatting
 /// (what slog-json uses).
 struct Fields<'a> {
@@ -240,29 +223,9 @@ impl Serializer for Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_text::json_str;
     use codexd_actors::events::{Event, RuntimeEvent};
     use std::sync::Mutex;
-
-    #[test]
-    fn strings_are_written_as_serde_json_writes_them() {
-        for s in [
-            "",
-            "plain",
-            "a \"quote\"",
-            "back\\slash",
-            "line\nbreak\ttab\u{1}\u{1f}",
-            "del\u{7f} é ✓ 😀",
-            "/path/with/slashes",
-        ] {
-            let mut buf = Vec::new();
-            json_str(&mut buf, s);
-            assert_eq!(
-                String::from_utf8(buf).unwrap(),
-                serde_json::to_string(s).unwrap(),
-                "{s:?}"
-            );
-        }
-    }
 
     /// The same envelope through slog-json (the logger path) and through `encode`.
     #[test]

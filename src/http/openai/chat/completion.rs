@@ -144,11 +144,51 @@ impl<'a> Completion<'a> {
         }
     }
 
-    /// The body's bytes.
+    /// The body's bytes. An answer without tool calls (almost every one) is written field by
+    /// field with its keys as literals; the serde form is the reference (and writes the rest).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(384 + self.choices[0].message.content.map_or(0, str::len));
-        let _ = serde_json::to_writer(&mut out, self);
+        let [choice] = &self.choices;
+        let mut out = Vec::with_capacity(384 + choice.message.content.map_or(0, str::len));
+        match choice.message.content {
+            Some(text) if choice.message.tool_calls.is_empty() => self.write_plain(text, &mut out),
+            _ => {
+                let _ = serde_json::to_writer(&mut out, self);
+            }
+        }
         out
+    }
+
+    fn write_plain(&self, text: &str, out: &mut Vec<u8>) {
+        use crate::json_text::{json_str, json_u64};
+        let [choice] = &self.choices;
+        out.extend_from_slice(b"{\"choices\":[{\"finish_reason\":");
+        json_str(out, choice.finish_reason);
+        out.extend_from_slice(b",\"index\":");
+        json_u64(out, u64::from(choice.index));
+        out.extend_from_slice(b",\"logprobs\":null,\"message\":{\"content\":");
+        json_str(out, text);
+        out.extend_from_slice(b",\"refusal\":null,\"role\":");
+        json_str(out, choice.message.role);
+        out.extend_from_slice(b"}}],\"created\":");
+        json_u64(out, self.created);
+        out.extend_from_slice(b",\"id\":");
+        json_str(out, self.id);
+        out.extend_from_slice(b",\"model\":");
+        json_str(out, self.model);
+        out.extend_from_slice(b",\"object\":");
+        json_str(out, self.object);
+        let u = &self.usage;
+        out.extend_from_slice(b",\"system_fingerprint\":null,\"usage\":{\"completion_tokens\":");
+        json_u64(out, u.completion_tokens);
+        out.extend_from_slice(b",\"completion_tokens_details\":{\"reasoning_tokens\":");
+        json_u64(out, u.completion_tokens_details.reasoning_tokens);
+        out.extend_from_slice(b"},\"prompt_tokens\":");
+        json_u64(out, u.prompt_tokens);
+        out.extend_from_slice(b",\"prompt_tokens_details\":{\"cached_tokens\":");
+        json_u64(out, u.prompt_tokens_details.cached_tokens);
+        out.extend_from_slice(b"},\"total_tokens\":");
+        json_u64(out, u.total_tokens);
+        out.extend_from_slice(b"}}");
     }
 }
 
@@ -173,8 +213,10 @@ mod tests {
             reasoning: 2,
             total: 0,
         };
-        let cases: [(&str, Vec<ToolCall>); 4] = [
+        let cases: [(&str, Vec<ToolCall>); 6] = [
             ("You said: \"hi\"\n✓", vec![]),
+            ("plain text", vec![]),
+            ("a \\ backslash\u{1} and 😀", vec![]),
             ("", vec![]),
             ("", vec![call("a"), call("b")]),
             ("before the call", vec![call("a")]),
