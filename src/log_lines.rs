@@ -223,7 +223,6 @@ impl Serializer for Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_text::json_str;
     use codexd_actors::events::{Event, RuntimeEvent};
     use std::sync::Mutex;
 
