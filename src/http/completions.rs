@@ -123,8 +123,13 @@ async fn run(
     }
     super::limits::admit(req, state, facts).await?;
     let body = body::read(req, payload, state.api.body_limits(), facts).await?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|_| ApiError::InvalidJson)?;
+    // Checked as UTF-8 once, whole (read from bytes, serde_json checks each string); a body
+    // that is not UTF-8 is read from bytes, and refused, as before.
+    let value: serde_json::Value = match std::str::from_utf8(&body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&body),
+    }
+    .map_err(|_| ApiError::InvalidJson)?;
     let mut parsed = match kind {
         ApiKind::Chat => parse_chat(&value)?,
         ApiKind::Responses => parse_responses(&value)?,
