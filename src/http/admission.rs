@@ -64,9 +64,18 @@ impl Gate {
         self.granted.get().copied()
     }
 
-    /// The next admission event; pending for ever once there is none to come.
+    /// The next admission event; pending for ever once there is none to come. A grant is
+    /// reported once, however it is learnt (the answer from the queue, or `granted` seen set);
+    /// then the answer is no longer watched, so the stream dropping its sender at its end
+    /// does not wake the handler.
     pub async fn event(&mut self, state: &AppState, facts: &RequestFacts) -> Admission {
         loop {
+            if let Some(at) = self.granted.get() {
+                if self.reply.take().is_some() | self.deadline.take().is_some() {
+                    return Admission::Granted(*at);
+                }
+                return std::future::pending().await;
+            }
             let (Some(reply), Some(deadline)) = (self.reply.as_mut(), self.deadline.as_mut())
             else {
                 return std::future::pending().await;
@@ -76,7 +85,9 @@ impl Gate {
                     self.reply = None;
                     self.deadline = None;
                     match answer {
-                        Ok(Ok(())) => return Admission::Granted(Instant::now()),
+                        Ok(Ok(())) => {
+                            return Admission::Granted(self.granted_at().unwrap_or_else(Instant::now))
+                        }
                         Ok(Err(reason)) => {
                             return Admission::Refused(reject(state, facts, reason));
                         }

@@ -324,13 +324,15 @@ async fn unary(
     let hung_up = peer::hang_up(peer);
     tokio::pin!(hung_up);
     loop {
+        // The gate first: woken by the first output, it notes the grant and stops watching
+        // the answer, whose sender the stream drops when it ends.
         let item = tokio::select! {
             biased;
-            item = rx.recv() => item,
             admission = gate.event(state, facts) => match admission {
                 Admission::Granted(_) => continue,
                 Admission::Refused(e) => return Err(e),
             },
+            item = rx.recv() => item,
             _ = &mut hung_up => {
                 gate.leave(state);
                 return Ok(client_gone(facts));
