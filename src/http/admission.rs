@@ -5,9 +5,9 @@
 //! learns it from `granted` (set by the start, on the supervisor's thread) when it needs to.
 
 use super::access::RequestFacts;
-use super::completions::reject;
 use super::errors::ApiError;
 use super::state::AppState;
+use codexd_actors::events::{Event, HttpEvent};
 use codexd_actors::labels::RejectReason;
 use codexd_actors::worker::supervisor::LeaveQueue;
 use std::pin::Pin;
@@ -15,6 +15,19 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
+
+/// A refused request: `admission_rejected` is published and the client gets the reason's
+/// status (429 or 503) with its `Retry-After`.
+pub(super) fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiError {
+    state.bus.publish(Event::Http(HttpEvent::AdmissionRejected {
+        ids: facts.ids.clone(),
+        reason,
+    }));
+    ApiError::Rejected {
+        reason,
+        retry_after_s: super::quota::retry_after_s(state, reason),
+    }
+}
 
 /// What the gate reports; after either, it reports nothing more.
 pub enum Admission {

@@ -3,7 +3,7 @@
 //! outputs become a JSON body or SSE frames.
 
 use super::access::RequestFacts;
-use super::admission::{Admission, Gate};
+use super::admission::{reject, Admission, Gate};
 use super::auth;
 use super::body;
 use super::errors::ApiError;
@@ -21,7 +21,6 @@ use actix::Actor;
 use actix_web::web;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use codexd_actors::clock;
-use codexd_actors::events::{Event, HttpEvent};
 use codexd_actors::labels::RejectReason;
 use codexd_actors::outcome::StreamOutcome;
 use codexd_actors::stream::{UpstreamStream, UpstreamTiming};
@@ -67,17 +66,6 @@ async fn serve(
             facts.set_error(&e, false);
             e.response(&facts.ids.req_id)
         }
-    }
-}
-
-pub(super) fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReason) -> ApiError {
-    state.bus.publish(Event::Http(HttpEvent::AdmissionRejected {
-        ids: facts.ids.clone(),
-        reason,
-    }));
-    ApiError::Rejected {
-        reason,
-        retry_after_s: super::quota::retry_after_s(state, reason),
     }
 }
 
