@@ -31,7 +31,8 @@ pub(super) fn reject(state: &AppState, facts: &RequestFacts, reason: RejectReaso
 
 /// What the gate reports; after either, it reports nothing more.
 pub enum Admission {
-    /// Granted from the queue, at this instant.
+    /// The stream started at this instant (learnt from the queue's answer, or from the
+    /// start's mark at the first wake after a grant at once).
     Granted(Instant),
     /// Refused (at once, or from the queue, or the queue wait ran out).
     Refused(ApiError),
@@ -43,7 +44,7 @@ pub struct Gate {
     reply: Option<oneshot::Receiver<Result<(), RejectReason>>>,
     /// When the stream was started (set by the supervisor's thread).
     granted: Arc<OnceLock<Instant>>,
-    /// `admission.queue_timeout_ms` from the request, while it may still be queued.
+    /// `admission.queue_timeout_ms` from the request's arrival, while it may still be queued.
     deadline: Option<Pin<Box<Sleep>>>,
 }
 
@@ -112,14 +113,11 @@ impl Gate {
                         }
                     }
                 }
+                // Granted meanwhile, the loop reports it; else dropping the receiver marks the
+                // place as abandoned, and the supervisor frees it.
                 () = deadline => {
                     self.deadline = None;
-                    if self.granted.get().is_some() {
-                        // Granted at once: nothing more can come that matters.
-                        self.reply = None;
-                    } else {
-                        // Dropping the receiver marks the place as abandoned; the supervisor
-                        // frees it.
+                    if self.granted.get().is_none() {
                         self.reply = None;
                         return Admission::Refused(reject(state, facts, RejectReason::QueueTimeout));
                     }

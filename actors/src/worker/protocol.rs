@@ -306,18 +306,8 @@ fn unread_started_ids<'a>(
     let one = Some(IdOnly {
         id: Some(Cow::Borrowed(text)),
     });
-    let ids = if is_thread {
-        StartedIds {
-            thread: one,
-            turn: None,
-        }
-    } else {
-        StartedIds {
-            thread: None,
-            turn: one,
-        }
-    };
-    Some((id, ids))
+    let (thread, turn) = if is_thread { (one, None) } else { (None, one) };
+    Some((id, StartedIds { thread, turn }))
 }
 
 /// The message an envelope's fields make.
