@@ -7,7 +7,7 @@ pub mod config;
 #[cfg(feature = "demo-worker")]
 pub use codexd_demo_worker as demo_worker;
 pub mod http;
-pub mod json_text;
+pub use codexd_actors::json_text;
 pub mod limits;
 pub mod listen;
 pub mod log_lines;

@@ -35,6 +35,7 @@ pub mod events;
 pub mod health;
 pub mod health_accounts;
 pub mod ingress;
+pub mod json_text;
 pub mod label_enum;
 pub mod labels;
 pub mod metrics;

@@ -7,8 +7,8 @@ mod encode;
 mod envelope;
 
 pub use encode::{
-    encode_request, DynamicTools, ThreadRef, ThreadStartParams, TraceField, TurnInput, TurnRef,
-    TurnStartParams,
+    encode_request, DynamicTools, LineParams, ThreadRef, ThreadStartParams, TraceField, TurnInput,
+    TurnRef, TurnStartParams,
 };
 
 use crate::labels::{ProtocolErrorKind, ServerRequestKind, UpstreamErrorKind};

@@ -12,7 +12,7 @@ pub use tool_calls::{tool_answer, DiscardParked, ToolSettings};
 
 use super::lines::LineReader;
 use super::process::{ExitInfo, Signal, Spawned};
-use super::protocol::{self, Incoming, RpcResult, TraceField, TurnSignal};
+use super::protocol::{self, Incoming, LineParams, RpcResult, TraceField, TurnSignal};
 use crate::bus::BusHandle;
 use crate::events::{Event, WorkerEvent};
 use crate::labels::{
@@ -20,7 +20,6 @@ use crate::labels::{
 };
 use crate::turn::{ReqIds, TokenUsage, TurnRequest, TurnStatus, TurnUpdate};
 use actix::prelude::*;
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -211,7 +210,7 @@ impl WorkerConnection {
     }
 
     /// Sends a request (its params serialised straight into the line) and tracks its answer.
-    fn request<P: Serialize>(&mut self, method: RpcMethod, params: P, turn: Option<u64>) -> u64 {
+    fn request<P: LineParams>(&mut self, method: RpcMethod, params: P, turn: Option<u64>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let line = self.encode_request(id, method, params, turn);
@@ -221,7 +220,7 @@ impl WorkerConnection {
     }
 
     /// The request line: its trace context is the turn's, borrowed.
-    fn encode_request<P: Serialize>(
+    fn encode_request<P: LineParams>(
         &self,
         id: u64,
         method: RpcMethod,

@@ -1,9 +1,12 @@
 //! Typed request lines: the envelope and the params of the per-request methods
-//! (`thread/start`, `turn/start`, `thread/unsubscribe`, `turn/interrupt`), serialised straight
-//! into the line buffer without a `Value` tree. Fields are declared in the order a
+//! (`thread/start`, `turn/start`, `thread/unsubscribe`, `turn/interrupt`). The envelope and
+//! those params are written by hand, keys as literals ([`LineParams`]); any other params,
+//! and the shapes the hand-written forms leave out (a client's tool definitions, an output
+//! schema), go through serde, without a `Value` tree. Keys are in the order a
 //! `serde_json::Value` map sorts them, so a line carries the same bytes as the `json!`-built
 //! one it replaces.
 
+use crate::json_text::{json_str, json_u64};
 use crate::tools::ToolSpec;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -17,30 +20,54 @@ pub struct TraceField<'a> {
     pub tracestate: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct Request<'a, P> {
-    id: u64,
-    jsonrpc: &'static str,
-    method: &'a str,
-    params: P,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trace: Option<TraceField<'a>>,
+/// A request's params: serialised by serde, or, for the per-request methods, written
+/// straight into the line.
+pub trait LineParams: Serialize {
+    /// Writes the params object into `out` and returns true; or writes nothing and returns
+    /// false, and serde writes it.
+    fn write_plain(&self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+}
+
+impl LineParams for Value {}
+
+impl<T: LineParams + ?Sized> LineParams for &T {
+    fn write_plain(&self, out: &mut Vec<u8>) -> bool {
+        (**self).write_plain(out)
+    }
 }
 
 /// Encodes one request as a line (with its trailing newline).
-pub fn encode_request<P: Serialize>(
+pub fn encode_request<P: LineParams>(
     id: u64,
     method: &str,
     params: P,
     trace: Option<TraceField<'_>>,
 ) -> Vec<u8> {
-    line(&Request {
-        id,
-        jsonrpc: "2.0",
-        method,
-        params,
-        trace,
-    })
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"id\":");
+    json_u64(&mut out, id);
+    out.extend_from_slice(b",\"jsonrpc\":\"2.0\",\"method\":");
+    json_str(&mut out, method);
+    out.extend_from_slice(b",\"params\":");
+    if !params.write_plain(&mut out) && serde_json::to_writer(&mut out, &params).is_err() {
+        // Only a `Serialize` impl can fail here; an empty line is what the worker ignores.
+        out.clear();
+        out.push(b'\n');
+        return out;
+    }
+    if let Some(t) = trace {
+        out.extend_from_slice(b",\"trace\":{\"traceparent\":");
+        json_str(&mut out, t.traceparent);
+        if let Some(state) = t.tracestate {
+            out.extend_from_slice(b",\"tracestate\":");
+            json_str(&mut out, state);
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"}\n");
+    out
 }
 
 /// Serialises `v` and its newline into a fresh buffer sized for a typical request.
@@ -52,6 +79,12 @@ pub(super) fn line<T: Serialize>(v: &T) -> Vec<u8> {
     }
     out.push(b'\n');
     out
+}
+
+/// `key`, a literal such as `,"model":`, then the string.
+fn entry_str(out: &mut Vec<u8>, key: &[u8], value: &str) {
+    out.extend_from_slice(key);
+    json_str(out, value);
 }
 
 fn is_false(b: &bool) -> bool {
@@ -77,6 +110,37 @@ pub struct ThreadStartParams<'a> {
     pub experimental_raw_events: bool,
     pub model: &'a str,
     pub sandbox: &'a str,
+}
+
+impl LineParams for ThreadStartParams<'_> {
+    /// Every field but a client's tools (those go through serde, with the rest).
+    fn write_plain(&self, out: &mut Vec<u8>) -> bool {
+        if !self.dynamic_tools.is_empty() {
+            return false;
+        }
+        entry_str(out, b"{\"approvalPolicy\":", self.approval_policy);
+        if let Some(b) = self.base_instructions {
+            entry_str(out, b",\"baseInstructions\":", b);
+        }
+        if let Some(cwd) = self.cwd {
+            entry_str(out, b",\"cwd\":", cwd);
+        }
+        if let Some(d) = self.developer_instructions {
+            entry_str(out, b",\"developerInstructions\":", d);
+        }
+        out.extend_from_slice(if self.ephemeral {
+            b",\"ephemeral\":true"
+        } else {
+            b",\"ephemeral\":false"
+        });
+        if self.experimental_raw_events {
+            out.extend_from_slice(b",\"experimentalRawEvents\":true");
+        }
+        entry_str(out, b",\"model\":", self.model);
+        entry_str(out, b",\"sandbox\":", self.sandbox);
+        out.push(b'}');
+        true
+    }
 }
 
 /// The client's function tools as `thread/start` `dynamicTools`.
@@ -128,6 +192,41 @@ pub struct TurnStartParams<'a> {
     pub thread_id: &'a str,
 }
 
+impl LineParams for TurnStartParams<'_> {
+    /// Every field but an output schema (a turn with one goes through serde).
+    fn write_plain(&self, out: &mut Vec<u8>) -> bool {
+        if self.output_schema.is_some() {
+            return false;
+        }
+        out.push(b'{');
+        if let Some(e) = self.effort {
+            entry_str(out, b"\"effort\":", e);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"input\":[");
+        let mut first = true;
+        if let Some(text) = self.input.text {
+            entry_str(out, b"{\"text\":", text);
+            out.extend_from_slice(b",\"type\":\"text\"}");
+            first = false;
+        }
+        for url in self.input.images {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            entry_str(out, b"{\"type\":\"image\",\"url\":", url);
+            out.push(b'}');
+        }
+        out.push(b']');
+        if let Some(summary) = self.summary {
+            entry_str(out, b",\"summary\":", summary);
+        }
+        entry_str(out, b",\"threadId\":", self.thread_id);
+        out.push(b'}');
+        true
+    }
+}
+
 /// A turn's input items: the text (absent for a replayed turn, whose history is on the
 /// thread already), then the images as `data:` URLs.
 #[derive(Debug, Clone, Copy)]
@@ -169,12 +268,29 @@ pub struct ThreadRef<'a> {
     pub thread_id: &'a str,
 }
 
+impl LineParams for ThreadRef<'_> {
+    fn write_plain(&self, out: &mut Vec<u8>) -> bool {
+        entry_str(out, b"{\"threadId\":", self.thread_id);
+        out.push(b'}');
+        true
+    }
+}
+
 /// `turn/interrupt` params.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TurnRef<'a> {
     pub thread_id: &'a str,
     pub turn_id: &'a str,
+}
+
+impl LineParams for TurnRef<'_> {
+    fn write_plain(&self, out: &mut Vec<u8>) -> bool {
+        entry_str(out, b"{\"threadId\":", self.thread_id);
+        entry_str(out, b",\"turnId\":", self.turn_id);
+        out.push(b'}');
+        true
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +365,24 @@ mod tests {
                 None,
             )
         );
+        // The same without tools is written by hand.
+        let no_tools = ThreadStartParams {
+            dynamic_tools: DynamicTools(&[]),
+            developer_instructions: Some("line\nbreak"),
+            ..full
+        };
+        assert_eq!(
+            text(&encode_request(8, "thread/start", &no_tools, None)),
+            json_line(
+                8,
+                "thread/start",
+                json!({"ephemeral": true, "model": "m", "approvalPolicy": "on-request",
+                       "sandbox": "workspace-write", "cwd": "/srv",
+                       "developerInstructions": "line\nbreak",
+                       "experimentalRawEvents": true, "baseInstructions": "be brief"}),
+                None,
+            )
+        );
         let with_di = ThreadStartParams {
             developer_instructions: Some("sys"),
             ..plain
@@ -265,9 +399,17 @@ mod tests {
             reasoning_summary: Some("auto".into()),
             ..TurnFeatures::default()
         };
+        // Without an output schema the line is written by hand, with one by serde.
+        let no_schema = TurnFeatures {
+            output_schema: None,
+            images: vec!["data:image/png;base64,AA==".into(), "data:x".into()],
+            ..features.clone()
+        };
         for (replay, effort, features) in [
             (false, None, TurnFeatures::default()),
             (false, Some("high"), features.clone()),
+            (false, Some("high"), no_schema.clone()),
+            (true, None, no_schema.clone()),
             (true, None, features.clone()),
             (true, Some("low"), TurnFeatures::default()),
         ] {

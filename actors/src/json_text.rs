@@ -1,5 +1,6 @@
 //! JSON text written straight into a buffer, byte for byte as serde_json writes it: the
-//! log lines (`log_lines.rs`) and the non-stream chat body (`http/openai/chat/completion.rs`).
+//! worker request lines (`worker/protocol/encode.rs`), the daemon's log lines
+//! (`src/log_lines.rs`) and its non-stream chat body.
 
 /// A JSON string, as serde_json writes it: one with nothing to escape (no `"`, `\` or
 /// control character, which is every key and almost every value) is copied between quotes
