@@ -18,7 +18,6 @@ use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
     IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use std::collections::HashSet;
 
 const LATENCY: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -84,7 +83,6 @@ pub struct MetricsHandles {
 /// Every family, registered once.
 pub struct Metrics {
     registry: Registry,
-    models: HashSet<String>,
     pub handles: MetricsHandles,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
@@ -352,9 +350,8 @@ impl Metrics {
             )?),
             tools: tools::ToolMetrics::register(&r)?,
             pool: pool::PoolMetrics::try_new(&r, settings.slots, &turn_routes(settings))?,
-            hot: observe::Hot::new(settings.slots),
+            hot: observe::Hot::new(settings),
             handles,
-            models: settings.models.iter().cloned().collect(),
             registry: r,
         };
         #[cfg(target_os = "linux")]
@@ -421,7 +418,7 @@ impl Metrics {
 
     /// The model label: a catalogue id or `other`.
     pub fn model_label<'a>(&self, model: &'a str) -> &'a str {
-        if self.models.contains(model) {
+        if self.hot.is_configured(model) {
             model
         } else {
             "other"

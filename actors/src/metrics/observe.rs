@@ -3,29 +3,100 @@
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
-use super::resolved::{ordinal, Resolved};
-use super::{Metrics, TokenType};
+use super::resolved::{flat, ordinal, Resolved};
+use super::{Metrics, MetricsSettings, TokenType};
 use crate::events::{
     Component, Event, HealthEvent, HttpEvent, RuntimeEvent, StreamEvent, WorkerEvent,
 };
+use crate::outcome::StreamOutcome;
 use crate::worker::labels::{RpcMethod, RpcOutcome};
 use prometheus::{Histogram, IntCounter, IntGauge};
 
-/// The children the per-request events move, resolved once: by component, by slot and by
-/// JSON-RPC method × outcome (closed sets).
+/// The methods whose request series are resolved up front (the API routes' methods); the
+/// rest are looked up by label.
+const HOT_METHODS: [&str; 2] = ["POST", "GET"];
+
+/// `1xx` .. `5xx`.
+const STATUS_CLASSES: usize = 5;
+
+/// The children the per-request events move, resolved once: by component, by slot, by
+/// JSON-RPC method × outcome, and the request, stream and token series by route, model,
+/// method, status class and outcome (closed sets: the route table and the configured models,
+/// unknown models folded to `other`).
 pub(super) struct Hot {
     bus_events: Resolved<IntCounter>,
     turns_in_flight: Resolved<IntGauge>,
     rpc: Resolved<Histogram>,
+    routes: Vec<&'static str>,
+    models: Vec<String>,
+    /// route × method × status class
+    requests: Resolved<IntCounter>,
+    /// route × method × stream
+    request_duration: Resolved<Histogram>,
+    /// route
+    overhead: Resolved<Histogram>,
+    /// route × model
+    ttft: Resolved<Histogram>,
+    /// route × outcome
+    streams: Resolved<IntCounter>,
+    /// route × model × outcome
+    stream_duration: Resolved<Histogram>,
+    /// model × token type
+    tokens: Resolved<IntCounter>,
 }
 
 impl Hot {
-    pub(super) fn new(slots: usize) -> Self {
+    pub(super) fn new(settings: &MetricsSettings) -> Self {
+        let routes: Vec<&'static str> = settings.routes.iter().map(|r| r.as_str()).collect();
+        let (r, m) = (routes.len(), settings.models.len() + 1);
+        let (methods, outcomes) = (HOT_METHODS.len(), StreamOutcome::ALL.len());
         Self {
             bus_events: Resolved::new(Component::ALL.len()),
-            turns_in_flight: Resolved::new(slots),
+            turns_in_flight: Resolved::new(settings.slots),
             rpc: Resolved::new(RpcMethod::ALL.len() * RpcOutcome::ALL.len()),
+            requests: Resolved::new(r * methods * STATUS_CLASSES),
+            request_duration: Resolved::new(r * methods * 2),
+            overhead: Resolved::new(r),
+            ttft: Resolved::new(r * m),
+            streams: Resolved::new(r * outcomes),
+            stream_duration: Resolved::new(r * m * outcomes),
+            tokens: Resolved::new(m * TokenType::ALL.len()),
+            routes,
+            models: settings.models.clone(),
         }
+    }
+
+    fn route(&self, route: &str) -> (usize, usize) {
+        let n = self.routes.len();
+        (self.routes.iter().position(|r| *r == route).unwrap_or(n), n)
+    }
+
+    /// A configured model's position; `other` is the one after the last.
+    fn model(&self, model: &str) -> (usize, usize) {
+        let n = self.models.len();
+        (
+            self.models.iter().position(|m| m == model).unwrap_or(n),
+            n + 1,
+        )
+    }
+
+    pub(super) fn is_configured(&self, model: &str) -> bool {
+        self.models.iter().any(|m| m == model)
+    }
+
+    fn method(method: &str) -> (usize, usize) {
+        let n = HOT_METHODS.len();
+        (
+            HOT_METHODS.iter().position(|m| *m == method).unwrap_or(n),
+            n,
+        )
+    }
+
+    fn status_class(class: &str) -> (usize, usize) {
+        let i = class.as_bytes().first().map_or(STATUS_CLASSES, |b| {
+            usize::from(b.wrapping_sub(b'1')).min(STATUS_CLASSES)
+        });
+        (i, STATUS_CLASSES)
     }
 }
 
@@ -88,17 +159,32 @@ impl Metrics {
                 if s.route.is_operational() {
                     return;
                 }
-                let route = s.route.as_str();
-                self.http_requests
-                    .with_label_values(&[route, s.method.as_str(), s.status_class])
-                    .inc();
+                let (route, method) = (s.route.as_str(), s.method.as_str());
+                let (r, m) = (self.hot.route(route), Hot::method(method));
+                self.hot.requests.with(
+                    flat(&[r, m, Hot::status_class(s.status_class)]),
+                    || {
+                        self.http_requests
+                            .with_label_values(&[route, method, s.status_class])
+                    },
+                    |c| c.inc(),
+                );
                 let stream = if s.stream { "true" } else { "false" };
-                self.http_duration
-                    .with_label_values(&[route, s.method.as_str(), stream])
-                    .observe(s.duration_ms / 1000.0);
+                self.hot.request_duration.with(
+                    flat(&[r, m, (usize::from(s.stream), 2)]),
+                    || {
+                        self.http_duration
+                            .with_label_values(&[route, method, stream])
+                    },
+                    |h| h.observe(s.duration_ms / 1000.0),
+                );
                 if s.route.runs_turns() && s.upstream_wait_ms > 0.0 {
                     let overhead = (s.duration_ms - s.upstream_wait_ms).max(0.0) / 1000.0;
-                    self.overhead.with_label_values(&[route]).observe(overhead);
+                    self.hot.overhead.with(
+                        flat(&[r]),
+                        || self.overhead.with_label_values(&[route]),
+                        |h| h.observe(overhead),
+                    );
                 }
             }
             HttpEvent::AdmissionRejected { reason, .. } => {
@@ -130,9 +216,14 @@ impl Metrics {
                 ttft_ms,
                 ..
             } => {
-                self.ttft
-                    .with_label_values(&[route.as_str(), self.model_label(model)])
-                    .observe(ttft_ms / 1000.0);
+                self.hot.ttft.with(
+                    flat(&[self.hot.route(route.as_str()), self.hot.model(model)]),
+                    || {
+                        self.ttft
+                            .with_label_values(&[route.as_str(), self.model_label(model)])
+                    },
+                    |h| h.observe(ttft_ms / 1000.0),
+                );
             }
             StreamEvent::UpstreamErrorReceived { kind, .. } => {
                 self.upstream_errors
@@ -142,13 +233,25 @@ impl Metrics {
             StreamEvent::StreamEnded(s) => {
                 let route = s.route.as_str();
                 let model = self.model_label(&s.model);
+                let (r, m) = (self.hot.route(route), self.hot.model(model));
+                let o = (
+                    ordinal(StreamOutcome::ALL, &s.outcome),
+                    StreamOutcome::ALL.len(),
+                );
                 self.streams_active.dec();
-                self.streams
-                    .with_label_values(&[route, s.outcome.as_str()])
-                    .inc();
-                self.stream_duration
-                    .with_label_values(&[route, model, s.outcome.as_str()])
-                    .observe(s.duration_ms / 1000.0);
+                self.hot.streams.with(
+                    flat(&[r, o]),
+                    || self.streams.with_label_values(&[route, s.outcome.as_str()]),
+                    |c| c.inc(),
+                );
+                self.hot.stream_duration.with(
+                    flat(&[r, m, o]),
+                    || {
+                        self.stream_duration
+                            .with_label_values(&[route, model, s.outcome.as_str()])
+                    },
+                    |h| h.observe(s.duration_ms / 1000.0),
+                );
                 if s.ttft_ms.is_none() {
                     if let Some(reason) = s.outcome.no_token_reason() {
                         self.no_first_token
@@ -163,9 +266,11 @@ impl Metrics {
                     (TokenType::Reasoning, s.usage.reasoning),
                 ] {
                     if n > 0 {
-                        self.tokens
-                            .with_label_values(&[model, t.as_str()])
-                            .inc_by(n);
+                        self.hot.tokens.with(
+                            flat(&[m, (ordinal(TokenType::ALL, &t), TokenType::ALL.len())]),
+                            || self.tokens.with_label_values(&[model, t.as_str()]),
+                            |c| c.inc_by(n),
+                        );
                     }
                 }
             }

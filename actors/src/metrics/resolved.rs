@@ -24,6 +24,25 @@ impl<M> Resolved<M> {
     }
 }
 
+impl<M> Resolved<M> {
+    /// Calls `f` with the child at `index` (created by `make` the first time), or, when there
+    /// is no index or it is past the table, with a child looked up by `make` now.
+    pub fn with(&self, index: Option<usize>, make: impl Fn() -> M, f: impl FnOnce(&M)) {
+        match index.and_then(|i| self.cells.get(i)) {
+            Some(c) => f(c.get_or_init(make)),
+            None => f(&make()),
+        }
+    }
+}
+
+/// The flat index of coordinates `(i, n)`, each `i` a position in a set of `n`; `None` when
+/// one is outside its set.
+pub fn flat(coords: &[(usize, usize)]) -> Option<usize> {
+    coords
+        .iter()
+        .try_fold(0, |acc, &(i, n)| (i < n).then_some(acc * n + i))
+}
+
 /// The position of `v` in its label set's `ALL` list.
 pub fn ordinal<T: PartialEq>(all: &[T], v: &T) -> usize {
     all.iter().position(|x| x == v).unwrap_or(all.len())
@@ -55,5 +74,12 @@ mod tests {
         assert_eq!(t.get(2, || 9), None);
         assert_eq!(ordinal(&[3, 4, 5], &5), 2);
         assert_eq!(ordinal(&[3, 4, 5], &6), 3);
+        assert_eq!(flat(&[(1, 2), (2, 3)]), Some(5));
+        assert_eq!(flat(&[(1, 2), (3, 3)]), None);
+        let mut seen = Vec::new();
+        t.with(Some(1), || 0, |v| seen.push(*v));
+        t.with(Some(5), || 4, |v| seen.push(*v));
+        t.with(None, || 6, |v| seen.push(*v));
+        assert_eq!(seen, [7, 4, 6]);
     }
 }
