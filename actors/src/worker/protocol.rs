@@ -256,9 +256,22 @@ pub fn decode_with(
     }
 }
 
-/// Notifications whose params codexd never reads: `thread/started` carries the whole
-/// thread (about 800 bytes, once per request) and means nothing to a turn.
-const UNREAD: &[&str] = &["thread/started"];
+/// Notifications whose params codexd never reads, by method and what the line goes on with
+/// after it: `thread/started` carries the whole thread (about 800 bytes, once per request);
+/// `item/started` and `item/completed` of an agent message carry the whole message (300–400
+/// bytes each, once per message). None of them means anything to a turn; items of other
+/// types are decoded as before.
+const UNREAD: &[(&str, &[u8])] = &[
+    ("thread/started", b"\","),
+    (
+        "item/started",
+        b"\",\"params\":{\"item\":{\"type\":\"agentMessage\",",
+    ),
+    (
+        "item/completed",
+        b"\",\"params\":{\"item\":{\"type\":\"agentMessage\",",
+    ),
+];
 
 /// The method of a line that opens as Codex writes such a notification
 /// (`{"method":"thread/started",…`): it is routed by its method without being decoded, so
@@ -266,9 +279,10 @@ const UNREAD: &[&str] = &["thread/started"];
 /// skipped all the same, never a protocol error).
 fn unread_notification(line: &[u8]) -> Option<&'static str> {
     let rest = line.strip_prefix(b"{\"method\":\"")?;
-    UNREAD.iter().copied().find(|m| {
+    UNREAD.iter().find_map(|(m, then)| {
         rest.strip_prefix(m.as_bytes())
-            .is_some_and(|r| r.starts_with(b"\","))
+            .is_some_and(|r| r.starts_with(then))
+            .then_some(*m)
     })
 }
 
@@ -570,6 +584,31 @@ mod tests {
             Ok(Incoming::Notification { method, .. }) if method == "thread/started"
         ));
         assert!(decode(br#"{"method":"turn/started",{{{ not json"#).is_err());
+        // The item notifications as Codex writes them (the item first, then the thread).
+        for (line, m) in [
+            (
+                &br#"{"method":"item/started","params":{"item":{"type":"agentMessage","id":"msg_1","text":""},"threadId":"thr_1","turnId":"turn_1"}}"#[..],
+                "item/started",
+            ),
+            (
+                br#"{"method":"item/completed","params":{"item":{"type":"agentMessage","text":"a \"b\""},"threadId":"thr_1"}}"#,
+                "item/completed",
+            ),
+        ] {
+            let Ok(Incoming::Notification { method, params }) = decode(line) else {
+                panic!("a notification")
+            };
+            assert_eq!(method, m);
+            assert!(params.thread_id.is_none() && params.item.is_none());
+            assert_eq!(classify(&method, params), TurnSignal::Ignored);
+        }
+        // An item of another type is decoded.
+        let reasoning =
+            br#"{"method":"item/started","params":{"item":{"type":"reasoning"},"threadId":"t"}}"#;
+        let Ok(Incoming::Notification { params, .. }) = decode(reasoning) else {
+            panic!("a notification")
+        };
+        assert_eq!(params.thread_id.as_deref(), Some("t"));
         // Only the exact method opens the shortcut; others are decoded as before.
         for other in [
             &br#"{"method":"thread/started/x","params":{}}"#[..],
