@@ -1,10 +1,12 @@
 //! The app-server JSON-RPC subset codexd speaks: encoding our requests (`encode.rs`),
 //! decoding the worker's lines leniently (no `jsonrpc` field, extra fields; one pass on the
-//! hot path, `envelope.rs`), and reading the few fields we use out of results and
+//! hot path, `envelope.rs`, and the hottest lines read where they stand, `unread.rs`), and
+//! reading the few fields we use out of results and
 //! notifications.
 
 mod encode;
 mod envelope;
+mod unread;
 
 pub use encode::{
     encode_request, DynamicTools, LineParams, ThreadRef, ThreadStartParams, TraceField, TurnInput,
@@ -238,90 +240,13 @@ pub fn decode_with(
     line: &[u8],
     shape: impl Fn(u64) -> ResultShape,
 ) -> Result<Incoming<'_>, ProtocolErrorKind> {
-    if let Some(method) = unread_notification(line) {
-        return Ok(Incoming::Notification {
-            method: Cow::Borrowed(method),
-            params: NoteParams::default(),
-        });
-    }
-    if let Some((id, ids)) = unread_started_ids(line, &shape) {
-        return Ok(Incoming::Response {
-            id,
-            outcome: Ok(RpcResult::Ids(ids)),
-        });
+    if let Some(read) = unread::read(line, &shape) {
+        return Ok(read);
     }
     match envelope::decode_fast(line, shape) {
         Ok(f) => incoming(f.id, f.method, f.params, f.result, f.error),
         Err(_) => decode_lenient(line),
     }
-}
-
-/// Notifications whose params codexd never reads, by method and what the line goes on with
-/// after it: `thread/started` carries the whole thread (about 800 bytes, once per request);
-/// `item/started` and `item/completed` of an agent message carry the whole message (300–400
-/// bytes each, once per message). None of them means anything to a turn; items of other
-/// types are decoded as before.
-const UNREAD: &[(&str, &[u8])] = &[
-    ("thread/started", b"\","),
-    (
-        "item/started",
-        b"\",\"params\":{\"item\":{\"type\":\"agentMessage\",",
-    ),
-    (
-        "item/completed",
-        b"\",\"params\":{\"item\":{\"type\":\"agentMessage\",",
-    ),
-];
-
-/// The method of a line that opens as Codex writes such a notification
-/// (`{"method":"thread/started",…`): it is routed by its method without being decoded, so
-/// the rest of the line is not checked either (elsewhere, params of an odd shape are
-/// skipped all the same, never a protocol error).
-fn unread_notification(line: &[u8]) -> Option<&'static str> {
-    let rest = line.strip_prefix(b"{\"method\":\"")?;
-    UNREAD.iter().find_map(|(m, then)| {
-        rest.strip_prefix(m.as_bytes())
-            .is_some_and(|r| r.starts_with(then))
-            .then_some(*m)
-    })
-}
-
-/// The id of an answer read for its ids (`ResultShape::Ids`) that opens as Codex writes
-/// them, `{"id":7,"result":{"thread":{"id":"thr_…",…` (or `"turn"` for `turn/start`), with
-/// that id: the thread or turn id is taken where it stands and the rest of the line (the
-/// whole thread, about 1.1 KB per request) is neither decoded nor checked. Anything else,
-/// an id with escapes included, goes through the decoder.
-fn unread_started_ids<'a>(
-    line: &'a [u8],
-    shape: &impl Fn(u64) -> ResultShape,
-) -> Option<(u64, StartedIds<'a>)> {
-    let rest = line.strip_prefix(b"{\"id\":")?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let id: u64 = std::str::from_utf8(rest.get(..digits)?)
-        .ok()?
-        .parse()
-        .ok()?;
-    if shape(id) != ResultShape::Ids {
-        return None;
-    }
-    let rest = rest.get(digits..)?.strip_prefix(b",\"result\":{\"")?;
-    let (is_thread, rest) = match rest.strip_prefix(b"thread\":{\"id\":\"") {
-        Some(r) => (true, r),
-        None => (false, rest.strip_prefix(b"turn\":{\"id\":\"")?),
-    };
-    let end = memchr::memchr2(b'"', b'\\', rest)?;
-    if rest.get(end) != Some(&b'"') {
-        return None;
-    }
-    let text = std::str::from_utf8(rest.get(..end)?).ok()?;
-    if text.bytes().any(|b| b < 0x20) {
-        return None;
-    }
-    let one = Some(IdOnly {
-        id: Some(Cow::Borrowed(text)),
-    });
-    let (thread, turn) = if is_thread { (one, None) } else { (None, one) };
-    Some((id, StartedIds { thread, turn }))
 }
 
 /// The message an envelope's fields make.
