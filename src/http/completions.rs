@@ -349,20 +349,20 @@ async fn unary(
     let created = clock::unix_seconds();
     let body = match kind {
         ApiKind::Chat => {
-            let id = format!("chatcmpl-{}", ids::hex(12));
+            let id = ids::prefixed("chatcmpl-", 12);
             chat::completion::Completion::new(&id, created, model, &text, &usage, &calls).to_bytes()
         }
         ApiKind::Responses => {
             use responses::object::{Item, Response, Usage};
-            let id = format!("resp_{}", ids::hex(24));
-            let msg_id = format!("msg_{}", ids::hex(24));
+            let id = ids::prefixed("resp_", 24);
+            let msg_id = ids::prefixed("msg_", 24);
             if let Some(m) = memo.as_mut() {
                 m.finish(&id, &text, &calls);
             }
             // One reasoning item first when there is a summary or encrypted content, then the
             // message (dropped when it is empty next to calls), then the calls.
-            let rs_id = (!reasoning.is_empty() || encrypted.is_some())
-                .then(|| format!("rs_{}", ids::hex(24)));
+            let rs_id =
+                (!reasoning.is_empty() || encrypted.is_some()).then(|| ids::prefixed("rs_", 24));
             let mut output = Vec::with_capacity(2 + calls.len());
             if let Some(rs_id) = &rs_id {
                 output.push(Item::Reasoning {
@@ -452,7 +452,7 @@ async fn stream(
     let req_id = facts.ids.req_id.clone();
     let mut sse = match kind {
         ApiKind::Chat => Sse::Chat(ChatSse::new(
-            format!("chatcmpl-{}", ids::hex(12)),
+            ids::prefixed("chatcmpl-", 12),
             created,
             model.to_owned(),
             parsed.include_usage,
@@ -461,8 +461,8 @@ async fn stream(
         ApiKind::Responses => Sse::Responses(
             ResponsesSse::new(
                 memo.as_mut()
-                    .map_or_else(|| format!("resp_{}", ids::hex(24)), |m| m.id()),
-                format!("msg_{}", ids::hex(24)),
+                    .map_or_else(|| ids::prefixed("resp_", 24), |m| m.id()),
+                ids::prefixed("msg_", 24),
                 created,
                 model.to_owned(),
                 req_id,

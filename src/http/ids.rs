@@ -10,31 +10,38 @@ pub fn valid_request_id(s: &str) -> bool {
 
 /// A new random request id.
 pub fn new_request_id() -> String {
-    let mut s = String::with_capacity(4 + 32);
-    s.push_str("req_");
-    push_hex(&mut s, 16);
-    s
+    prefixed("req_", 16)
 }
 
 /// `n` random bytes as lowercase hex.
 pub fn hex(n: usize) -> String {
-    let mut s = String::with_capacity(n * 2);
+    prefixed("", n)
+}
+
+/// `prefix`, then `n` random bytes as lowercase hex (an object id such as `chatcmpl-…`).
+pub fn prefixed(prefix: &str, n: usize) -> String {
+    let mut s = String::with_capacity(prefix.len() + n * 2);
+    s.push_str(prefix);
     push_hex(&mut s, n);
     s
 }
 
 /// Appends `n` random bytes as lowercase hex, drawing eight bytes at a time (one RNG call
-/// each, not one per byte).
+/// each, not one per byte) and appending each word's digits at once.
 fn push_hex(s: &mut String, n: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut left = n;
     while left > 0 {
+        let take = left.min(8);
         let word = fastrand::u64(..).to_le_bytes();
-        for b in word.iter().take(left.min(8)) {
-            s.push(char::from(DIGITS[usize::from(b >> 4)]));
-            s.push(char::from(DIGITS[usize::from(b & 15)]));
+        let mut digits = [0u8; 16];
+        for (pair, b) in digits.chunks_exact_mut(2).zip(word) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 15)];
         }
-        left = left.saturating_sub(8);
+        // Hex digits are ASCII: this never fails.
+        s.push_str(std::str::from_utf8(&digits[..take * 2]).unwrap_or_default());
+        left -= take;
     }
 }
 

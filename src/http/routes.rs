@@ -161,6 +161,13 @@ impl Route {
 }
 
 fn template_matches(template: &str, path: &str) -> bool {
+    // A literal template (every route but one) matches only its own path.
+    if template == path {
+        return true;
+    }
+    if !template.contains('{') {
+        return false;
+    }
     let (mut t, mut p) = (template.split('/'), path.split('/'));
     loop {
         match (t.next(), p.next()) {

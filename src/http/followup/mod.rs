@@ -249,7 +249,7 @@ impl Memo {
     pub fn new(kind: ApiKind, state: &AppState, history: History) -> Option<Memo> {
         (kind == ApiKind::Responses).then(|| Memo {
             tools: state.tools.clone(),
-            id: format!("resp_{}", super::ids::hex(24)),
+            id: super::ids::prefixed("resp_", 24),
             history,
             text: String::new(),
             calls: Vec::new(),

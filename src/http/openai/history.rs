@@ -163,7 +163,9 @@ impl History {
     }
 }
 
-fn text_of(v: &Value, param: &str) -> Result<String, ApiError> {
+/// The text of `content` (a string or text parts); an error names `param` + `field` (joined
+/// only then, not for every message).
+fn text_of(v: &Value, param: &str, field: &str) -> Result<String, ApiError> {
     match v {
         Value::Null => Ok(String::new()),
         Value::String(s) => Ok(s.clone()),
@@ -174,7 +176,7 @@ fn text_of(v: &Value, param: &str) -> Result<String, ApiError> {
                     Some(t) => out.push_str(t),
                     None => {
                         return Err(ApiError::field(
-                            format!("{param}[{j}].text"),
+                            format!("{param}{field}[{j}].text"),
                             "A text part needs a 'text' string.",
                         ))
                     }
@@ -183,10 +185,20 @@ fn text_of(v: &Value, param: &str) -> Result<String, ApiError> {
             Ok(out)
         }
         _ => Err(ApiError::field(
-            param,
+            format!("{param}{field}"),
             "Must be a string or an array of text parts.",
         )),
     }
+}
+
+/// `name[i]`, the parameter path of an array element.
+fn indexed(name: &str, i: usize) -> String {
+    let mut s = String::with_capacity(name.len() + 6);
+    s.push_str(name);
+    s.push('[');
+    s.push_str(itoa::Buffer::new().format(i));
+    s.push(']');
+    s
 }
 
 fn string_field(v: &Value, key: &str, param: &str) -> Result<String, ApiError> {
@@ -224,17 +236,17 @@ fn role(r: &str) -> Option<&'static str> {
 pub fn from_chat(messages: &[Value]) -> Result<History, ApiError> {
     let mut h = History::default();
     for (i, m) in messages.iter().enumerate() {
-        let param = format!("messages[{i}]");
+        let param = indexed("messages", i);
         let r = m.get("role").and_then(Value::as_str).unwrap_or("");
         let content = m.get("content").unwrap_or(&Value::Null);
         match r {
             "tool" => {
                 let call_id = string_field(m, "tool_call_id", &param)?;
-                let output = text_of(content, &format!("{param}.content"))?;
+                let output = text_of(content, &param, ".content")?;
                 h.push(Item::Output { call_id, output }, param);
             }
             "user" | "assistant" => {
-                let text = text_of(content, &format!("{param}.content")).unwrap_or_default();
+                let text = text_of(content, &param, ".content").unwrap_or_default();
                 let calls = match m.get("tool_calls") {
                     None | Some(Value::Null) => &[][..],
                     Some(Value::Array(c)) if r == "assistant" => c.as_slice(),
@@ -281,7 +293,7 @@ pub fn from_responses(input: &Value, stored: Option<&History>) -> Result<History
         ),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let param = format!("input[{i}]");
+                let param = indexed("input", i);
                 match item.get("type").and_then(Value::as_str) {
                     Some("function_call") => {
                         let call = ToolCall {
@@ -295,7 +307,8 @@ pub fn from_responses(input: &Value, stored: Option<&History>) -> Result<History
                         let call_id = string_field(item, "call_id", &param)?;
                         let output = text_of(
                             item.get("output").unwrap_or(&Value::Null),
-                            &format!("{param}.output"),
+                            &param,
+                            ".output",
                         )?;
                         h.push(Item::Output { call_id, output }, param);
                     }
@@ -303,8 +316,7 @@ pub fn from_responses(input: &Value, stored: Option<&History>) -> Result<History
                         let r = item.get("role").and_then(Value::as_str).unwrap_or("");
                         if let Some(role) = role(r) {
                             let content = item.get("content").unwrap_or(&Value::Null);
-                            let text =
-                                text_of(content, &format!("{param}.content")).unwrap_or_default();
+                            let text = text_of(content, &param, ".content").unwrap_or_default();
                             h.push(Item::Message { role, text }, param);
                         }
                     }
