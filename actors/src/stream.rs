@@ -390,6 +390,12 @@ impl Actor for UpstreamStream {
 impl Handler<TurnUpdate> for UpstreamStream {
     type Result = ();
     fn handle(&mut self, msg: TurnUpdate, ctx: &mut Self::Context) {
+        if let TurnUpdate::Batch(updates) = msg {
+            for u in updates {
+                self.handle(u, ctx);
+            }
+            return;
+        }
         if matches!(self.phase, Phase::Ended) || self.retry_instead(&msg, ctx) {
             return;
         }
@@ -432,6 +438,8 @@ impl Handler<TurnUpdate> for UpstreamStream {
                     let _ = self.out.send(StreamOutput::ReasoningItem(item));
                 }
             }
+            // Taken apart above.
+            TurnUpdate::Batch(_) => {}
         }
     }
 }

@@ -125,6 +125,9 @@ pub enum TurnUpdate {
     /// A raw reasoning item of the model (only for a request that asked for its
     /// `encrypted_content`).
     ReasoningItem(crate::reasoning_item::ReasoningItem),
+    /// Several of the above, in order, that arrived in one read of the worker's stdout (the
+    /// connection's outbox sends them as one message); never nested.
+    Batch(Vec<TurnUpdate>),
 }
 
 /// What an upstream stream hands to its consumer, in order.

@@ -27,6 +27,8 @@ impl UpstreamStream {
             | TurnUpdate::ToolCall(_)
             | TurnUpdate::Parked
             | TurnUpdate::ReasoningItem(_)
+            // Each update of a batch is handed to this check on its own.
+            | TurnUpdate::Batch(_)
             | TurnUpdate::Completed(TurnStatus::Completed | TurnStatus::Interrupted) => {
                 return false
             }

@@ -3,6 +3,7 @@
 //! turn notifications to the stream that owns the thread.
 
 mod account;
+mod outbox;
 mod raw_reasoning;
 mod reader;
 mod tool_calls;
@@ -153,6 +154,8 @@ pub struct WorkerConnection {
     bus: BusHandle,
     supervisor: Recipient<ConnectionReport>,
     writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    /// Turn updates held while a read of stdout is handled (`outbox.rs`).
+    outbox: outbox::Outbox,
     control: mpsc::UnboundedSender<Signal>,
     next_id: u64,
     pending: HashMap<u64, Pending, FastHash>,
@@ -188,6 +191,7 @@ impl WorkerConnection {
             bus,
             supervisor,
             writer: None,
+            outbox: outbox::Outbox::default(),
             control: spawned.control.clone(),
             next_id: 1,
             pending: HashMap::default(),
@@ -258,6 +262,8 @@ impl WorkerConnection {
 
     /// Tells every turn still routed here that its worker is gone, and forgets them.
     fn lose_turns(&mut self) {
+        // What the worker said before it went comes first.
+        self.outbox.flush();
         self.forget_parked();
         self.by_thread.clear();
         for (_, t) in self.turns.drain() {

@@ -37,10 +37,13 @@ impl ActorFuture<WorkerConnection> for StdoutReader {
         task: &mut std::task::Context<'_>,
     ) -> Poll<()> {
         let this = self.get_mut();
+        // The turn updates of this read go out together once it is handled.
+        act.outbox.hold();
         let polled = this.lines.poll_lines(task, LINES_PER_POLL, |line| {
             act.on_line(line, ctx);
             !ctx.waiting()
         });
+        act.outbox.flush();
         match polled {
             Poll::Ready(Some(_)) => {
                 // Stopped for the budget: come back for the rest. (A waiting context polls

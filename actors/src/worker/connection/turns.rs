@@ -44,9 +44,9 @@ impl TurnPhase {
 }
 
 impl WorkerConnection {
-    pub(super) fn notify(&self, key: u64, update: TurnUpdate) {
+    pub(super) fn notify(&mut self, key: u64, update: TurnUpdate) {
         if let Some(t) = self.turns.get(&key) {
-            t.sink.do_send(update);
+            self.outbox.send(key, &t.sink, update);
         }
     }
 
