@@ -354,6 +354,14 @@ impl BusHandle {
         self.addr.do_send(Publish(event));
     }
 
+    /// Whether the bus would log `probe` or hand it to a subscriber (always, for a handle
+    /// without inline metrics). A publisher builds `probe` with the parts of an event that
+    /// only a log line or a subscriber reads present but empty, and leaves those parts out
+    /// of the event it publishes when nobody needs them; the metrics see it either way.
+    pub fn needs(&self, probe: &Event) -> bool {
+        self.inline.as_ref().is_none_or(|i| i.bus_needs(probe))
+    }
+
     pub fn addr(&self) -> &Addr<Bus> {
         &self.addr
     }
