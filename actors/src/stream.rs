@@ -14,7 +14,7 @@ use crate::events::{Event, StreamEvent, StreamSummary};
 use crate::labels::UpstreamErrorKind;
 use crate::outcome::StreamOutcome;
 use crate::turn::{DeltaKind, StreamOutput, TokenUsage, TurnRequest, TurnStatus, TurnUpdate};
-use crate::worker::connection::{ForgetTurn, InterruptTurn, StartTurn};
+use crate::worker::connection::{ForgetTurn, InterruptTurn, StartTurn, TurnSink};
 use crate::worker::Lease;
 use actix::prelude::*;
 use prometheus::Histogram;
@@ -350,19 +350,15 @@ impl Actor for UpstreamStream {
             return;
         };
         // The lease's connection may be gone already (its worker died after the lease was
-        // granted), or stop before it handles the turn: either way `send` fails, and the
-        // stream ends as `worker_lost` now. Once the turn is accepted, the connection reports
+        // granted), or stop before it handles the turn: either way the message is dropped
+        // unhandled and its sink tells this stream `WorkerLost` (retried, or the stream
+        // ends as `worker_lost`). Once the turn is accepted, the connection reports
         // its loss itself (`TurnUpdate::WorkerLost`, also when it stops).
-        let start = lease.conn.send(StartTurn {
+        lease.conn.do_send(StartTurn {
             key: self.key,
             request: self.request.clone(),
-            sink: ctx.address().recipient(),
+            sink: TurnSink::new(ctx.address().recipient()),
         });
-        ctx.spawn(start.into_actor(self).map(|sent, act, ctx| {
-            if sent.is_err() && !act.retry_instead(&TurnUpdate::WorkerLost, ctx) {
-                act.end(StreamOutcome::WorkerLost, ctx);
-            }
-        }));
         let drain_deadline = lease.interrupted();
         self.turn_sent_at = Instant::now();
         self.start_timer(ctx);

@@ -9,7 +9,7 @@ use crate::events::StreamEvent;
 use crate::outcome::StreamOutcome;
 use crate::retry::{decide, Failure, Retry};
 use crate::turn::{TurnStatus, TurnUpdate};
-use crate::worker::connection::StartTurn;
+use crate::worker::connection::{StartTurn, TurnSink};
 use actix::prelude::*;
 
 impl UpstreamStream {
@@ -62,10 +62,10 @@ impl UpstreamStream {
         let from_slot = self.slot;
         self.slot = lease.slot;
         self.upstream_error = None;
-        let start = lease.conn.send(StartTurn {
+        lease.conn.do_send(StartTurn {
             key: self.key,
             request: self.request.clone(),
-            sink: ctx.address().recipient(),
+            sink: TurnSink::new(ctx.address().recipient()),
         });
         // The old lease (a dead or failing worker) goes back here.
         self.phase = Phase::Running { lease };
@@ -76,11 +76,6 @@ impl UpstreamStream {
             slot: self.slot,
             reason: retry.reason,
         });
-        ctx.spawn(start.into_actor(self).map(|sent, act, ctx| {
-            if sent.is_err() {
-                act.end(StreamOutcome::WorkerLost, ctx);
-            }
-        }));
     }
 }
 

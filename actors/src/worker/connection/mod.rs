@@ -75,13 +75,38 @@ pub enum ConnectionReport {
 
 /// Starts one turn on this worker; updates go to `sink`. A connection whose worker is gone
 /// (condemned or exited) answers `TurnUpdate::WorkerLost` at once; a message the connection
-/// never handles (it stopped first) fails the sender's `send` with `MailboxError::Closed`.
+/// never handles (it stopped first) tells the stream the same when it is dropped
+/// ([`TurnSink`]), so the sender needs no answer.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StartTurn {
     pub key: u64,
     pub request: Arc<TurnRequest>,
-    pub sink: Recipient<TurnUpdate>,
+    pub sink: TurnSink,
+}
+
+/// The stream's address for a turn's updates, as `StartTurn` carries it. Dropped before the
+/// connection took it (the message was never handled, or the turn was refused), it sends
+/// the stream `TurnUpdate::WorkerLost`: what an unanswered request would have meant.
+pub struct TurnSink(Option<Recipient<TurnUpdate>>);
+
+impl TurnSink {
+    pub fn new(sink: Recipient<TurnUpdate>) -> Self {
+        Self(Some(sink))
+    }
+
+    /// The address, now the connection's to use (nothing is sent when the guard drops).
+    fn take(&mut self) -> Option<Recipient<TurnUpdate>> {
+        self.0.take()
+    }
+}
+
+impl Drop for TurnSink {
+    fn drop(&mut self) {
+        if let Some(sink) = self.0.take() {
+            sink.do_send(TurnUpdate::WorkerLost);
+        }
+    }
 }
 
 /// Interrupts a turn (now, or as soon as its ids are known).

@@ -268,9 +268,12 @@ impl WorkerConnection {
     /// A follow-up continues a parked turn: the stream of `msg` takes the turn over, the
     /// pending calls are answered with the outputs, and the rest of the turn streams to it.
     /// Returns false when `msg` is not a continuation.
-    pub(super) fn continue_parked(&mut self, msg: &StartTurn) -> bool {
+    pub(super) fn continue_parked(&mut self, msg: &mut StartTurn) -> bool {
         let Some(Followup::Continue { parked, outputs }) = &msg.request.tools.followup else {
             return false;
+        };
+        let Some(sink) = msg.sink.take() else {
+            return true;
         };
         let usable = parked.slot == self.slot
             && parked.generation == self.generation
@@ -281,11 +284,11 @@ impl WorkerConnection {
             None
         };
         let Some(mut entry) = entry else {
-            msg.sink.do_send(TurnUpdate::Refused);
+            sink.do_send(TurnUpdate::Refused);
             return true;
         };
         let TurnPhase::Parked { thread_id, turn_id } = entry.phase.clone() else {
-            msg.sink.do_send(TurnUpdate::Refused);
+            sink.do_send(TurnUpdate::Refused);
             return true;
         };
         let pending = std::mem::take(&mut entry.tools.pending);
@@ -297,7 +300,7 @@ impl WorkerConnection {
             ..ToolCalls::default()
         };
         entry.request = msg.request.clone();
-        entry.sink = msg.sink.clone();
+        entry.sink = sink;
         entry.phase = TurnPhase::Running {
             thread_id: thread_id.clone(),
             turn_id: turn_id.clone(),

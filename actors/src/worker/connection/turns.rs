@@ -303,22 +303,24 @@ impl WorkerConnection {
 
 impl Handler<StartTurn> for WorkerConnection {
     type Result = ();
-    fn handle(&mut self, msg: StartTurn, _: &mut Self::Context) {
-        // A worker that is being killed or is gone takes no turn: the stream learns now,
-        // not when its first-token timer fires.
+    fn handle(&mut self, mut msg: StartTurn, _: &mut Self::Context) {
+        // A worker that is being killed or is gone takes no turn: the stream learns now
+        // (the dropped sink says `WorkerLost`), not when its first-token timer fires.
         if !self.alive() {
-            msg.sink.do_send(TurnUpdate::WorkerLost);
             return;
         }
-        if self.continue_parked(&msg) {
+        if self.continue_parked(&mut msg) {
             return;
         }
+        let Some(sink) = msg.sink.take() else {
+            return;
+        };
         let r = msg.request.clone();
         self.turns.insert(
             msg.key,
             TurnEntry {
                 request: msg.request,
-                sink: msg.sink,
+                sink,
                 phase: TurnPhase::StartingThread,
                 tools: Default::default(),
             },
