@@ -73,13 +73,14 @@ impl ChatSse {
         include_usage: bool,
         req_id: String,
     ) -> Self {
-        let mut chunk_head = b"data: {\"id\":".to_vec();
-        let _ = serde_json::to_writer(&mut chunk_head, &id);
-        chunk_head.extend_from_slice(
-            format!(",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":")
-                .as_bytes(),
-        );
-        let _ = serde_json::to_writer(&mut chunk_head, &model);
+        use crate::json_text::{json_str, json_u64};
+        let mut chunk_head = Vec::with_capacity(192);
+        chunk_head.extend_from_slice(b"data: {\"id\":");
+        json_str(&mut chunk_head, &id);
+        chunk_head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        json_u64(&mut chunk_head, created);
+        chunk_head.extend_from_slice(b",\"model\":");
+        json_str(&mut chunk_head, &model);
         chunk_head.extend_from_slice(b",\"system_fingerprint\":null,");
         if include_usage {
             chunk_head.extend_from_slice(b"\"usage\":null,");
