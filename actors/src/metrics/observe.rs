@@ -110,18 +110,11 @@ impl Metrics {
     /// Updates series from one event.
     pub fn observe(&self, event: &Event) {
         let component = event.meta().component;
-        match self
-            .hot
-            .bus_events
-            .get(ordinal(Component::ALL, &component), || {
-                self.bus_events.with_label_values(&[component.as_str()])
-            }) {
-            Some(c) => c.inc(),
-            None => self
-                .bus_events
-                .with_label_values(&[component.as_str()])
-                .inc(),
-        }
+        self.hot.bus_events.with(
+            Some(ordinal(Component::ALL, &component)),
+            || self.bus_events.with_label_values(&[component.as_str()]),
+            |c| c.inc(),
+        );
         match event {
             Event::Runtime(e) => self.observe_runtime(e),
             Event::Http(e) => self.observe_http(e),
@@ -344,29 +337,31 @@ impl Metrics {
                 duration_ms,
                 ..
             } => {
-                let i = ordinal(RpcMethod::ALL, method) * RpcOutcome::ALL.len()
-                    + ordinal(RpcOutcome::ALL, outcome);
-                let make = || {
-                    self.rpc
-                        .with_label_values(&[method.as_str(), outcome.as_str()])
-                };
-                match self.hot.rpc.get(i, make) {
-                    Some(h) => h.observe(duration_ms / 1000.0),
-                    None => make().observe(duration_ms / 1000.0),
-                }
+                let i = flat(&[
+                    (ordinal(RpcMethod::ALL, method), RpcMethod::ALL.len()),
+                    (ordinal(RpcOutcome::ALL, outcome), RpcOutcome::ALL.len()),
+                ]);
+                self.hot.rpc.with(
+                    i,
+                    || {
+                        self.rpc
+                            .with_label_values(&[method.as_str(), outcome.as_str()])
+                    },
+                    |h| h.observe(duration_ms / 1000.0),
+                );
             }
             WorkerEvent::LeaseGranted {
                 slot, in_flight, ..
             }
             | WorkerEvent::LeaseReleased { slot, in_flight } => {
-                let make = || {
-                    self.turns_in_flight
-                        .with_label_values(&[slot.to_string().as_str()])
-                };
-                match self.hot.turns_in_flight.get(*slot, make) {
-                    Some(g) => g.set(i64::from(*in_flight)),
-                    None => make().set(i64::from(*in_flight)),
-                }
+                self.hot.turns_in_flight.with(
+                    Some(*slot),
+                    || {
+                        self.turns_in_flight
+                            .with_label_values(&[slot.to_string().as_str()])
+                    },
+                    |g| g.set(i64::from(*in_flight)),
+                );
             }
             WorkerEvent::WorkerRecycleStarted { slot, reason, .. } => {
                 self.pool

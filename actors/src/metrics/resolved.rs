@@ -22,14 +22,12 @@ impl<M> Resolved<M> {
     pub fn get(&self, index: usize, make: impl FnOnce() -> M) -> Option<&M> {
         self.cells.get(index).map(|c| c.get_or_init(make))
     }
-}
 
-impl<M> Resolved<M> {
     /// Calls `f` with the child at `index` (created by `make` the first time), or, when there
     /// is no index or it is past the table, with a child looked up by `make` now.
     pub fn with(&self, index: Option<usize>, make: impl Fn() -> M, f: impl FnOnce(&M)) {
-        match index.and_then(|i| self.cells.get(i)) {
-            Some(c) => f(c.get_or_init(make)),
+        match index.and_then(|i| self.get(i, &make)) {
+            Some(c) => f(c),
             None => f(&make()),
         }
     }

@@ -312,22 +312,25 @@ impl WorkerConnection {
         let duration_ms = p.sent_at.elapsed().as_secs_f64() * 1000.0;
         // The request's ids are for the debug line and the span only: copied when one of
         // them is wanted (the metrics read the method, outcome and duration).
-        let probe = Event::Worker(WorkerEvent::WorkerRpcCompleted {
-            slot: self.slot,
-            ids: Some(ReqIds::default()),
-            parent_span_id: Some(String::new()),
-            sampled: true,
-            rpc_id: p.id,
-            error_code,
-            method: p.method,
-            outcome,
-            duration_ms,
-        });
+        let wanted = || {
+            self.bus
+                .needs(&Event::Worker(WorkerEvent::WorkerRpcCompleted {
+                    slot: self.slot,
+                    ids: Some(ReqIds::default()),
+                    parent_span_id: Some(String::new()),
+                    sampled: true,
+                    rpc_id: p.id,
+                    error_code,
+                    method: p.method,
+                    outcome,
+                    duration_ms,
+                }))
+        };
         let ctx = p
             .turn
             .and_then(|k| self.turns.get(&k))
             .map(|t| &t.request.ctx)
-            .filter(|_| self.bus.needs(&probe));
+            .filter(|_| wanted());
         self.bus
             .publish(Event::Worker(WorkerEvent::WorkerRpcCompleted {
                 slot: self.slot,

@@ -144,14 +144,7 @@ fn unread_started_ids<'a>(
         Some(r) => (true, r),
         None => (false, rest.strip_prefix(b"turn\":{\"id\":\"")?),
     };
-    let end = memchr::memchr2(b'"', b'\\', rest)?;
-    if rest.get(end) != Some(&b'"') {
-        return None;
-    }
-    let text = std::str::from_utf8(rest.get(..end)?).ok()?;
-    if text.bytes().any(|b| b < 0x20) {
-        return None;
-    }
+    let (text, _) = plain_string(rest)?;
     let one = Some(IdOnly {
         id: Some(Cow::Borrowed(text)),
     });
