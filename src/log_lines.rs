@@ -71,6 +71,7 @@ const POLL: Duration = Duration::from_millis(2);
 
 fn run(rx: &Receiver<Msg>, mut out: SharedStdout) {
     let mut buf = Vec::with_capacity(64 * 1024);
+    let mut stamp = Stamp::default();
     let mut busy = false;
     loop {
         let first = if busy {
@@ -95,7 +96,7 @@ fn run(rx: &Receiver<Msg>, mut out: SharedStdout) {
         // Everything already queued goes out in one write.
         while let Some(m) = next {
             match m {
-                Msg::Line(e) => encode(&mut buf, &e),
+                Msg::Line(e) => encode_stamped(&mut buf, &e, &mut stamp),
                 Msg::Flush(ack) => acks.push(ack),
             }
             next = if buf.len() < 60 * 1024 {
@@ -118,8 +119,43 @@ fn run(rx: &Receiver<Msg>, mut out: SharedStdout) {
 
 /// Appends one event's line, newline included.
 pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
+    encode_stamped(buf, e, &mut Stamp::default());
+}
+
+/// The `ts` text of the last line, by whole second: lines of one second share their date and
+/// time, so only the milliseconds are written anew.
+#[derive(Default)]
+pub struct Stamp {
+    secs: u64,
+    text: [u8; 24],
+}
+
+impl Stamp {
+    fn of(&mut self, at: std::time::SystemTime) -> &[u8; 24] {
+        let since = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        let secs = since.as_secs();
+        if secs != self.secs || self.text[0] == 0 {
+            self.text = codexd_actors::clock::rfc3339_bytes(at);
+            self.secs = secs;
+        } else {
+            let ms = since.subsec_millis();
+            // `YYYY-MM-DDTHH:MM:SS.mmmZ`: the milliseconds are bytes 20 to 22.
+            self.text[20] = b'0' + (ms / 100) as u8;
+            self.text[21] = b'0' + (ms / 10 % 10) as u8;
+            self.text[22] = b'0' + (ms % 10) as u8;
+        }
+        &self.text
+    }
+}
+
+/// [`encode`], with the `ts` of the line before.
+fn encode_stamped(buf: &mut Vec<u8>, e: &Envelope, stamp: &mut Stamp) {
     let meta = e.event.meta();
     let start = buf.len();
+    // Most lines are shorter: one allocation check for the whole line.
+    buf.reserve(1024);
     buf.extend_from_slice(b"{\"version\":");
     json_str(buf, crate::logging::VERSION);
     buf.extend_from_slice(b",\"service\":\"codexd\",\"msg\":");
@@ -127,7 +163,7 @@ pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
     buf.extend_from_slice(b",\"level\":\"");
     buf.extend_from_slice(crate::logging::level_name(meta.level).as_bytes());
     buf.extend_from_slice(b"\",\"ts\":\"");
-    buf.extend_from_slice(&codexd_actors::clock::rfc3339_bytes(e.at));
+    buf.extend_from_slice(stamp.of(e.at));
     buf.push(b'"');
     let mut fields = Fields { buf };
     if bus::serialize_line(e.seq, &e.event, &mut fields).is_err() {
@@ -139,16 +175,25 @@ pub fn encode(buf: &mut Vec<u8>, e: &Envelope) {
 }
 
 /// Writes each field as `,"key":value`, with serde_json's escaping and number formatting
-/// (what slog-json uses).
+/// (what slog-json uses). Keys are the events' own snake_case field names, which never need
+/// escaping (`tests/docs/lines.rs` holds every event's line to that), so they are copied as
+/// they are.
 struct Fields<'a> {
     buf: &'a mut Vec<u8>,
 }
 
 impl Fields<'_> {
     fn key(&mut self, key: Key) {
-        self.buf.push(b',');
-        json_str(self.buf, key);
-        self.buf.push(b':');
+        self.buf.extend_from_slice(b",\"");
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+    }
+
+    fn int(&mut self, key: Key, v: impl itoa::Integer) -> slog::Result {
+        self.key(key);
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        Ok(())
     }
 
     fn value<T: serde::Serialize + ?Sized>(&mut self, key: Key, v: &T) -> slog::Result {
@@ -169,7 +214,10 @@ impl Serializer for Fields<'_> {
         Ok(())
     }
     fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
-        self.value(key, &val)
+        self.key(key);
+        self.buf
+            .extend_from_slice(if val { b"true" } else { b"false" });
+        Ok(())
     }
     fn emit_char(&mut self, key: Key, val: char) -> slog::Result {
         self.value(key, &val)
@@ -183,34 +231,34 @@ impl Serializer for Fields<'_> {
         self.emit_none(key)
     }
     fn emit_u8(&mut self, key: Key, val: u8) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_u16(&mut self, key: Key, val: u16) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_u32(&mut self, key: Key, val: u32) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_usize(&mut self, key: Key, val: usize) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_i8(&mut self, key: Key, val: i8) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_i16(&mut self, key: Key, val: i16) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_i32(&mut self, key: Key, val: i32) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_i64(&mut self, key: Key, val: i64) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_isize(&mut self, key: Key, val: isize) -> slog::Result {
-        self.value(key, &val)
+        self.int(key, val)
     }
     fn emit_f32(&mut self, key: Key, val: f32) -> slog::Result {
         self.value(key, &val)
@@ -266,6 +314,30 @@ mod tests {
         assert_eq!(fast, slow);
         let keys: Vec<_> = fast.keys().cloned().collect();
         assert!(keys.contains(&"version".to_owned()) && keys.contains(&"component".to_owned()));
+    }
+
+    /// Within one second only the milliseconds are rewritten; across seconds (either way)
+    /// the whole text is: always what the clock formatter writes.
+    #[test]
+    fn a_stamp_is_the_clock_text_of_each_instant() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let mut stamp = Stamp::default();
+        for ms in [
+            1_796_234_501_000u64,
+            1_796_234_501_007,
+            1_796_234_501_999,
+            1_796_234_502_040,
+            1_796_234_501_500,
+            1_796_320_901_123,
+            0,
+        ] {
+            let at = UNIX_EPOCH + Duration::from_millis(ms);
+            assert_eq!(
+                stamp.of(at),
+                &codexd_actors::clock::rfc3339_bytes(at),
+                "{ms}"
+            );
+        }
     }
 
     #[test]

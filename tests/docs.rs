@@ -5,6 +5,7 @@
 
 mod config;
 mod events;
+mod lines;
 mod samples;
 
 use crate::support::daemon::{serve_to_exit, Config};
