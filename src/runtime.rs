@@ -81,12 +81,12 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     if let Some(lines) = crate::log_lines::sink() {
         bus_actor = bus_actor.with_line_sink(Box::new(lines), level);
     }
-    let (bus_addr, bus) = bus_actor.start_inline(metrics.clone(), level);
-    let usage = crate::usage::start(&config, &metrics, &bus_addr, &bus)
-        .map_err(StartupError::UsageLedgerFailed)?;
+    let (_, bus) = bus_actor.start_inline(metrics.clone(), level);
+    let usage =
+        crate::usage::start(&config, &metrics, &bus).map_err(StartupError::UsageLedgerFailed)?;
     let collector = MetricsCollector::shared(metrics).start();
     let health = HealthAggregator::new(wiring::health_settings(&config), bus.clone()).start();
-    bus_addr.do_send(SubscribeTo {
+    bus.subscribe(SubscribeTo {
         name: "health",
         recipient: health.clone().recipient(),
         required: true,
@@ -94,7 +94,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     });
     let limiter = crate::limits::Limiter::from_config(&config, limit_metrics)
         .map_err(StartupError::InvalidConfig)?;
-    bus_addr.do_send(SubscribeTo {
+    bus.subscribe(SubscribeTo {
         name: "limits",
         recipient: crate::limits::charge::TokenCharger::new(limiter.clone())
             .start()
@@ -127,7 +127,7 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     };
     if let Some(exporter) = &exporter {
         let recorder = telemetry::recorder::TraceRecorder::new(exporter.clone()).start();
-        bus_addr.do_send(SubscribeTo {
+        bus.subscribe(SubscribeTo {
             name: "tracing",
             recipient: recorder.recipient(),
             required: false,

@@ -1,16 +1,18 @@
 //! The one event bus: stamps each event with a sequence number, writes its log line exactly
 //! once, and fans it out. Required subscribers (health, metrics) see every event they want;
 //! optional ones are fed with `try_send` and a full mailbox drops the event and counts the
-//! loss. In the daemon the metrics are observed by the publishing thread itself
-//! ([`BusHandle::with_metrics`]), and an event that would neither be logged nor be wanted by
-//! any subscriber never crosses a thread: a debug-only event costs nothing at `info`.
+//! loss. In the daemon all of it happens on the publishing thread ([`Bus::start_inline`]):
+//! the metrics are observed there, an event that would neither be logged nor be wanted by
+//! any subscriber goes no further (a debug-only event costs nothing at `info`), and the rest
+//! is stamped and handed to the line sink and the subscribers under one lock, with no hop
+//! through the bus actor's mailbox.
 
 use crate::events::{Event, RuntimeEvent};
 use actix::prelude::*;
 use prometheus::IntCounterVec;
 use slog::{BorrowedKV, Level, Logger, Record, RecordLocation, RecordStatic, Serializer, KV};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 static SEQ: AtomicU64 = AtomicU64::new(1);
@@ -98,14 +100,23 @@ pub trait LineSink: Send {
     fn line(&self, envelope: Arc<Envelope>);
 }
 
-/// The bus actor.
+/// The bus actor: the address subscribers register with and handles without inline
+/// fan-out publish to. What it does with an event ([`Fanout::publish`]) is shared with the
+/// daemon's handles, which do it on the publishing thread.
 pub struct Bus {
+    fanout: Arc<Mutex<Fanout>>,
+    interests: Interests,
+}
+
+/// Stamping, the log line and the fan-out, under one lock: `seq` order is the order of the
+/// lines handed to the line sink and the order every subscriber's mailbox receives events,
+/// whichever threads publish them.
+struct Fanout {
     logger: Logger,
     lines: Option<(Box<dyn LineSink>, Level)>,
     required: Vec<Required>,
     optional: Vec<Optional>,
     dropped: Option<IntCounterVec>,
-    interests: Interests,
 }
 
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -113,20 +124,24 @@ const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
 impl Bus {
     pub fn new(logger: Logger, dropped: Option<IntCounterVec>) -> Self {
         Self {
-            logger,
-            lines: None,
-            required: Vec::new(),
-            optional: Vec::new(),
-            dropped,
+            fanout: Arc::new(Mutex::new(Fanout {
+                logger,
+                lines: None,
+                required: Vec::new(),
+                optional: Vec::new(),
+                dropped,
+            })),
             interests: Interests::default(),
         }
     }
 
-    /// Starts the bus and returns a handle that observes `metrics` on the publishing thread
-    /// and sends the bus only the events that are logged at `level` or that a subscriber
-    /// wants. Every handle cloned from it does the same.
+    /// Starts the bus and returns a handle that observes `metrics` on the publishing thread,
+    /// and there also stamps, logs and fans out the events that are logged at `level` or
+    /// that a subscriber wants; it subscribes synchronously ([`BusHandle::subscribe`]).
+    /// Every handle cloned from it does the same.
     pub fn start_inline(self, metrics: Arc<dyn Observe>, level: Level) -> (Addr<Bus>, BusHandle) {
         let interests = self.interests.clone();
+        let fanout = self.fanout.clone();
         let addr = self.start();
         let handle = BusHandle {
             addr: addr.clone(),
@@ -134,17 +149,52 @@ impl Bus {
                 metrics,
                 level,
                 interests,
+                fanout,
             })),
         };
         (addr, handle)
     }
 
     /// Event lines go to `sink` (encoded there) instead of through the logger.
-    pub fn with_line_sink(mut self, sink: Box<dyn LineSink>, level: Level) -> Self {
-        self.lines = Some((sink, level));
+    pub fn with_line_sink(self, sink: Box<dyn LineSink>, level: Level) -> Self {
+        lock(&self.fanout).lines = Some((sink, level));
         self
     }
+}
 
+/// The fan-out's lock. No code panics while holding it, and a poisoned lock would still
+/// hold consistent lists, so a poisoned lock is used as it is.
+fn lock(fanout: &Mutex<Fanout>) -> MutexGuard<'_, Fanout> {
+    fanout.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Adds a subscriber: to the fan-out's lists, and its interest to the handles' shared list.
+fn subscribe(fanout: &Mutex<Fanout>, interests: &Interests, s: SubscribeTo) {
+    let mut f = lock(fanout);
+    if let Ok(mut w) = interests.write() {
+        w.push(s.wants);
+    }
+    if s.required {
+        f.required.push(Required {
+            recipient: s.recipient,
+            wants: s.wants,
+        });
+    } else {
+        // Expose the drop counter at 0 from the start, so rates work from the first drop.
+        if let Some(c) = &f.dropped {
+            c.with_label_values(&[s.name]).inc_by(0);
+        }
+        f.optional.push(Optional {
+            name: s.name,
+            recipient: s.recipient,
+            wants: s.wants,
+            dropped_since_report: 0,
+            last_report: None,
+        });
+    }
+}
+
+impl Fanout {
     /// Stamps the event and writes its line: to the line sink when there is one, else
     /// through the logger.
     fn stamp_and_write(&self, event: Event) -> Arc<Envelope> {
@@ -164,60 +214,9 @@ impl Bus {
         }
     }
 
-    fn add_interest(&self, wants: Interest) {
-        if let Ok(mut w) = self.interests.write() {
-            w.push(wants);
-        }
-    }
-
-    fn subscribe(
-        &mut self,
-        name: &'static str,
-        recipient: Recipient<Published>,
-        required: bool,
-        wants: Interest,
-    ) {
-        self.add_interest(wants);
-        if required {
-            self.required.push(Required { recipient, wants });
-        } else {
-            // Expose the drop counter at 0 from the start, so rates work from the first drop.
-            if let Some(c) = &self.dropped {
-                c.with_label_values(&[name]).inc_by(0);
-            }
-            self.optional.push(Optional {
-                name,
-                recipient,
-                wants,
-                dropped_since_report: 0,
-                last_report: None,
-            });
-        }
-    }
-}
-
-impl Actor for Bus {
-    type Context = Context<Self>;
-}
-
-impl Handler<Subscribe> for Bus {
-    type Result = ();
-    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
-        self.subscribe(msg.name, msg.recipient, msg.required, every_event);
-    }
-}
-
-impl Handler<SubscribeTo> for Bus {
-    type Result = ();
-    fn handle(&mut self, msg: SubscribeTo, _: &mut Self::Context) {
-        self.subscribe(msg.name, msg.recipient, msg.required, msg.wants);
-    }
-}
-
-impl Handler<Publish> for Bus {
-    type Result = ();
-    fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
-        let envelope = self.stamp_and_write(msg.0);
+    /// Stamps, logs and hands the event to every subscriber that wants it.
+    fn publish(&mut self, event: Event) {
+        let envelope = self.stamp_and_write(event);
         for r in &self.required {
             if (r.wants)(&envelope.event) {
                 r.recipient.do_send(Published(envelope.clone()));
@@ -249,6 +248,37 @@ impl Handler<Publish> for Bus {
         for r in reports {
             self.stamp_and_write(Event::Runtime(r));
         }
+    }
+}
+
+impl Actor for Bus {
+    type Context = Context<Self>;
+}
+
+impl Handler<Subscribe> for Bus {
+    type Result = ();
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
+        let to = SubscribeTo {
+            name: msg.name,
+            recipient: msg.recipient,
+            required: msg.required,
+            wants: every_event,
+        };
+        subscribe(&self.fanout, &self.interests, to);
+    }
+}
+
+impl Handler<SubscribeTo> for Bus {
+    type Result = ();
+    fn handle(&mut self, msg: SubscribeTo, _: &mut Self::Context) {
+        subscribe(&self.fanout, &self.interests, msg);
+    }
+}
+
+impl Handler<Publish> for Bus {
+    type Result = ();
+    fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
+        lock(&self.fanout).publish(msg.0);
     }
 }
 
@@ -318,6 +348,7 @@ struct Inline {
     /// The log level: events below it are not logged.
     level: Level,
     interests: Interests,
+    fanout: Arc<Mutex<Fanout>>,
 }
 
 impl Inline {
@@ -345,13 +376,25 @@ impl BusHandle {
     }
 
     pub fn publish(&self, event: Event) {
-        if let Some(inline) = &self.inline {
-            inline.metrics.observe(&event);
-            if !inline.bus_needs(&event) {
-                return;
+        match &self.inline {
+            Some(inline) => {
+                inline.metrics.observe(&event);
+                if inline.bus_needs(&event) {
+                    lock(&inline.fanout).publish(event);
+                }
             }
+            None => self.addr.do_send(Publish(event)),
         }
-        self.addr.do_send(Publish(event));
+    }
+
+    /// Adds a subscriber: at once for a handle with inline fan-out (so it sees every event
+    /// published after this returns), else through the bus's mailbox (so it sees every
+    /// event published through this handle after this call).
+    pub fn subscribe(&self, s: SubscribeTo) {
+        match &self.inline {
+            Some(inline) => subscribe(&inline.fanout, &inline.interests, s),
+            None => self.addr.do_send(s),
+        }
     }
 
     /// Whether the bus would log `probe` or hand it to a subscriber (always, for a handle

@@ -20,7 +20,7 @@ use crate::config::Config;
 use actix::{Actor, Addr};
 use codexd_actors::bus::SubscribeTo;
 use codexd_actors::metrics::Metrics;
-use codexd_actors::{Bus, BusHandle};
+use codexd_actors::BusHandle;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,12 +79,7 @@ pub struct Running {
 
 /// Opens the store, registers the families, starts the ledger thread and subscribes the
 /// collector to the bus (required: it must see every event).
-pub fn start(
-    c: &Config,
-    metrics: &Metrics,
-    bus_addr: &Addr<Bus>,
-    bus: &BusHandle,
-) -> Result<Running, StoreError> {
+pub fn start(c: &Config, metrics: &Metrics, bus: &BusHandle) -> Result<Running, StoreError> {
     let backend = Backend::of(c);
     let key_ids = c.metrics.key_label.then(|| c.key_ids());
     let label = backend.as_ref().map_or("sqlite", Backend::label);
@@ -117,7 +112,7 @@ pub fn start(
     };
     let lag = ledger.as_ref().map(|_| families.lag_seconds.clone());
     let collector = collector::UsageCollector::new(pending, families.keys.clone(), lag).start();
-    bus_addr.do_send(SubscribeTo {
+    bus.subscribe(SubscribeTo {
         name: "usage",
         recipient: collector.clone().recipient(),
         required: true,

@@ -1,6 +1,7 @@
 //! The cases, one file per behaviour family.
 
 mod admission;
+mod bus_inline;
 mod drain;
 mod hung;
 mod interrupt;
