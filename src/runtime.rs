@@ -94,14 +94,17 @@ async fn run(config: Config, logger: Logger) -> Result<i32, StartupError> {
     });
     let limiter = crate::limits::Limiter::from_config(&config, limit_metrics)
         .map_err(StartupError::InvalidConfig)?;
-    bus.subscribe(SubscribeTo {
-        name: "limits",
-        recipient: crate::limits::charge::TokenCharger::new(limiter.clone())
-            .start()
-            .recipient(),
-        required: true,
-        wants: crate::limits::charge::TokenCharger::wants,
-    });
+    // Only a key with a token limit is ever charged: without one, no charger runs.
+    if limiter.charges_tokens() {
+        bus.subscribe(SubscribeTo {
+            name: "limits",
+            recipient: crate::limits::charge::TokenCharger::new(limiter.clone())
+                .start()
+                .recipient(),
+            required: true,
+            wants: crate::limits::charge::TokenCharger::wants,
+        });
+    }
     bus.publish(Event::Runtime(RuntimeEvent::DaemonStarted {
         workers: config.workers.count,
         pid: std::process::id(),

@@ -285,6 +285,13 @@ impl Limiter {
     }
 
     /// The effective limits of a key (its own, else the defaults).
+    /// Whether any key has a token limit, i.e. whether [`Limiter::charge`] can ever count
+    /// anything (the limits are fixed for the daemon's life).
+    pub fn charges_tokens(&self) -> bool {
+        self.defaults.tokens_per_minute.is_some()
+            || self.keys.values().any(|l| l.tokens_per_minute.is_some())
+    }
+
     pub fn limits_of(&self, key: &str) -> KeyLimits {
         self.keys
             .get(key)

@@ -15,7 +15,8 @@ use prometheus::Gauge;
 use std::sync::Arc;
 
 pub struct UsageCollector {
-    pending: Arc<Pending>,
+    /// `None` without a ledger: nothing would ever write the rows.
+    pending: Option<Arc<Pending>>,
     keys: Option<KeyMetrics>,
     lag: Option<Gauge>,
     /// The last UTC day a row was counted on, as its number and its `YYYY-MM-DD`.
@@ -25,7 +26,11 @@ pub struct UsageCollector {
 impl UsageCollector {
     /// `lag` is refreshed on every counted event, so the gauge grows even if the ledger
     /// thread stalls.
-    pub fn new(pending: Arc<Pending>, keys: Option<KeyMetrics>, lag: Option<Gauge>) -> Self {
+    pub fn new(
+        pending: Option<Arc<Pending>>,
+        keys: Option<KeyMetrics>,
+        lag: Option<Gauge>,
+    ) -> Self {
         Self {
             pending,
             keys,
@@ -47,21 +52,24 @@ impl UsageCollector {
         ids.key_id.as_deref().unwrap_or("").to_owned()
     }
 
-    fn add(&mut self, key: String, model: &str, at: std::time::SystemTime, counts: Counts) {
+    fn add(&mut self, ids: &ReqIds, model: &str, at: std::time::SystemTime, counts: Counts) {
+        let Some(pending) = self.pending.clone() else {
+            return;
+        };
         let n = super::day::day_number(at);
         if self.day.0 != n {
             self.day = (n, super::day::format_day(n));
         }
-        self.pending.add(
+        pending.add(
             RowKey {
-                key,
+                key: Self::key_of(ids),
                 model: model.to_owned(),
                 day: self.day.1.clone(),
             },
             &counts,
         );
         if let Some(g) = &self.lag {
-            g.set(self.pending.lag_seconds());
+            g.set(pending.lag_seconds());
         }
     }
 
@@ -90,7 +98,7 @@ impl Handler<Published> for UsageCollector {
                     ..Counts::default()
                 };
                 let model = s.model.as_deref().unwrap_or("other");
-                self.add(Self::key_of(&s.ids), model, at, counts);
+                self.add(&s.ids, model, at, counts);
                 if let Some((keys, id)) = self.key_metrics(&s.ids) {
                     keys.requests.with_label_values(&[id]).inc();
                 }
@@ -105,7 +113,7 @@ impl Handler<Published> for UsageCollector {
                     ..Counts::default()
                 };
                 if counts != Counts::default() {
-                    self.add(Self::key_of(&s.ids), &s.model, at, counts);
+                    self.add(&s.ids, &s.model, at, counts);
                 }
                 if let Some((keys, id)) = self.key_metrics(&s.ids) {
                     for (t, n) in

@@ -74,11 +74,12 @@ impl Backend {
 pub struct Running {
     /// `None` when the ledger is disabled (no `usage.path`, no `usage.postgres_url`).
     pub ledger: Option<Arc<ledger::Ledger>>,
-    pub collector: Addr<collector::UsageCollector>,
+    /// `None` when there is nothing to count: no ledger and no per-key metrics.
+    pub collector: Option<Addr<collector::UsageCollector>>,
 }
 
 /// Opens the store, registers the families, starts the ledger thread and subscribes the
-/// collector to the bus (required: it must see every event).
+/// collector to the bus (required: it must see every event) when it has anything to count.
 pub fn start(c: &Config, metrics: &Metrics, bus: &BusHandle) -> Result<Running, StoreError> {
     let backend = Backend::of(c);
     let key_ids = c.metrics.key_label.then(|| c.key_ids());
@@ -111,12 +112,19 @@ pub fn start(c: &Config, metrics: &Metrics, bus: &BusHandle) -> Result<Running, 
         None => None,
     };
     let lag = ledger.as_ref().map(|_| families.lag_seconds.clone());
-    let collector = collector::UsageCollector::new(pending, families.keys.clone(), lag).start();
-    bus.subscribe(SubscribeTo {
-        name: "usage",
-        recipient: collector.clone().recipient(),
-        required: true,
-        wants: collector::UsageCollector::wants,
+    // Without a ledger nothing would write the rows, and without per-key metrics nothing
+    // else is counted: then no collector runs and no event is sent for it.
+    let pending = ledger.as_ref().map(|_| pending);
+    let collector = (pending.is_some() || families.keys.is_some()).then(|| {
+        let collector = collector::UsageCollector::new(pending, families.keys.clone(), lag);
+        let collector = collector.start();
+        bus.subscribe(SubscribeTo {
+            name: "usage",
+            recipient: collector.clone().recipient(),
+            required: true,
+            wants: collector::UsageCollector::wants,
+        });
+        collector
     });
     Ok(Running { ledger, collector })
 }
