@@ -285,6 +285,20 @@ mod tests {
     use codexd_actors::events::{Event, RuntimeEvent};
     use std::sync::Mutex;
 
+    /// A writer the tests read back.
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     /// The same envelope through slog-json (the logger path) and through `encode`.
     #[test]
     fn a_line_is_the_one_slog_json_writes() {
@@ -301,17 +315,6 @@ mod tests {
         encode(&mut fast, &e);
         let fast: serde_json::Value = serde_json::from_slice(&fast).unwrap();
 
-        #[derive(Clone, Default)]
-        struct Buf(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buf {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let out = Buf::default();
         let logger = crate::logging::json_logger_for_tests(out.clone());
         let stamped = bus::stamp(&logger, e.event.clone());
@@ -334,17 +337,6 @@ mod tests {
     #[test]
     fn a_backlog_is_written_without_pausing_between_batches() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        #[derive(Clone, Default)]
-        struct Buf(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buf {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         const LINES: usize = 3_000;
         let (tx, rx) = sync_channel(QUEUE);
         for i in 0..LINES {
